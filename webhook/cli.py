@@ -1,0 +1,92 @@
+"""Operator commands, run as ``flask --app webhook <command>``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import Flask, current_app
+
+from config.errors import SettingsError, SyncError
+from config.loader import load_settings, settings_path
+from config.model import Connection, Settings
+from config.statuses import status_name
+from workers.bigcommerce import BigCommerceClient
+from workers.filters import decide
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(check_config)
+    app.cli.add_command(explain)
+
+
+@click.command("check-config")
+@click.argument("path", required=False)
+def check_config(path: str | None) -> None:
+    """Validate a settings file (default: SETTINGS_PATH) and summarize it."""
+    path = path or settings_path()
+    try:
+        settings = load_settings(path)
+    except SettingsError as exc:
+        for message in exc.messages:
+            click.echo(message, err=True)
+        click.echo(f"{path}: {len(exc.messages)} error(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: valid")
+    for line in summarize(settings):
+        click.echo(line)
+
+
+def summarize(settings: Settings) -> list[str]:
+    """Return the summary lines of valid settings; store hashes are masked."""
+    lines = [f"hub: {settings.hub.url}"]
+    for connection in settings.connections:
+        lines.extend(_summarize_connection(connection))
+    return lines
+
+
+def _summarize_connection(connection: Connection) -> list[str]:
+    filters = connection.settings.order_filters
+    statuses = ", ".join(status_name(s) for s in sorted(filters.statuses))
+    created_from = filters.created_from.isoformat() if filters.created_from else None
+    lines = [
+        f"connection {connection.name}: store {mask(connection.store_hash)}",
+        f"  statuses: {statuses or '(none)'}",
+        f"  min_order_id: {filters.min_order_id or 'not set'}",
+        f"  created_from: {created_from or 'not set'}",
+        f"  timezone: {filters.timezone.key}",
+        f"  import_archived: {str(filters.import_archived).lower()}",
+    ]
+    if not filters.statuses:
+        lines.append("  warning: statuses is empty, so no order is imported")
+    return lines
+
+
+def mask(value: str) -> str:
+    """Show only the first two characters of an identifier."""
+    return value[:2] + "*" * max(len(value) - 2, 0)
+
+
+@click.command("explain")
+@click.argument("connection_name")
+@click.argument("order_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+def explain(connection_name: str, order_id: int, as_json: bool) -> None:
+    """Fetch an order and show each filter rule's verdict; changes nothing."""
+    context = current_app.extensions["sync"]
+    try:
+        connection = context.settings.connection(connection_name)
+        if connection is None:
+            raise click.ClickException(f"unknown connection {connection_name!r}")
+        order = BigCommerceClient(connection).get_order(order_id)
+        decision = decide(order, connection.settings.order_filters)
+    except (SyncError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(decision.to_dict()))
+        return
+    for rule in decision.rules:
+        verdict = "pass" if rule.passed else "FAIL"
+        click.echo(f"{rule.rule:16} {verdict}  {rule.detail}")
+    click.echo(f"order {order_id}: {decision.outcome}")

@@ -1,0 +1,120 @@
+"""HTTP endpoints: the BigCommerce webhook and the health check.
+
+The webhook answers 2xx to everything that is not an authentication or shape error,
+because BigCommerce blocks a domain whose deliveries fail too often. It answers 503
+only when the event could not be recorded, so BigCommerce's retry is processed
+normally. It never answers 3xx, 410 or 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
+
+from config.errors import SettingsError
+from webhook.auth import is_authentic
+from webhook.ingest import ingest_order_event
+from webhook.payload import InvalidPayload, parse_callback
+from workers import state
+from workers.context import ServiceContext
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("sync", __name__)
+
+AUTH_FAILED = {"error": "authentication failed"}
+
+
+def service() -> ServiceContext:
+    context: ServiceContext = current_app.extensions["sync"]
+    return context
+
+
+@bp.post("/webhooks/bigcommerce")
+def receive_bigcommerce_webhook() -> ResponseReturnValue:
+    """Authenticate a BigCommerce callback and queue, skip or ignore its event."""
+    body = request.get_data(cache=False)
+    try:
+        callback = parse_callback(body)
+    except InvalidPayload as exc:
+        logger.warning("webhook rejected: %s", exc)
+        return jsonify(error=str(exc)), 400
+
+    try:
+        return _handle_callback(callback, body)
+    except SettingsError as exc:
+        logger.error("webhook not recorded: no valid settings loaded: %s", exc.first)
+        return jsonify(error="service unavailable: no valid settings"), 503
+    except RedisError as exc:
+        logger.error("webhook not recorded: Redis unreachable: %s", exc)
+        return jsonify(error="service unavailable: queue unreachable"), 503
+    except Exception:
+        logger.exception(
+            "webhook not recorded: unexpected error (scope=%s)", callback.scope
+        )
+        return jsonify(error="service unavailable"), 503
+
+
+def _handle_callback(callback: Any, body: bytes) -> ResponseReturnValue:
+    context = service()
+    settings = context.settings
+    store_hash = callback.store_hash
+    connection = settings.connection_for_store(store_hash) if store_hash else None
+    if connection is None:
+        logger.warning(
+            "webhook rejected: no connection for store hash %r (scope=%s)",
+            store_hash,
+            callback.scope,
+        )
+        return jsonify(AUTH_FAILED), 401
+    if not is_authentic(connection.webhooks, request.headers, body):
+        logger.warning(
+            "webhook rejected: authentication failed (connection=%s scope=%s)",
+            connection.name,
+            callback.scope,
+        )
+        return jsonify(AUTH_FAILED), 401
+
+    if not callback.is_order_event:
+        _count_ignored(context, callback.scope)
+        logger.info(
+            "webhook ignored: scope %s (connection=%s)", callback.scope, connection.name
+        )
+        return jsonify(result="ignored"), 200
+
+    result = ingest_order_event(context.redis, connection, callback)
+    return jsonify(result=result), 200
+
+
+def _count_ignored(context: ServiceContext, scope: str) -> None:
+    """Count an ignored scope; a Redis failure here loses only the count."""
+    try:
+        state.increment(context.redis, f"webhooks:ignored:{scope}")
+    except RedisError as exc:
+        logger.warning("ignored webhook not counted: Redis unreachable: %s", exc)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """Report Redis reachability and the state of the settings file."""
+    context = service()
+    body = {"redis": "ok", "settings": "ok"}
+    status = 200
+    try:
+        context.redis.ping()
+    except RedisError as exc:
+        body["redis"] = f"unreachable: {exc}"
+        status = 503
+    try:
+        error = context.settings_store.error
+    except SettingsError as exc:
+        body["settings"] = f"invalid: {exc.first}"
+        status = 503
+    else:
+        if error is not None:
+            body["settings"] = f"invalid: {error}"
+    return jsonify(body), status

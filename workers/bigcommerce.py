@@ -1,0 +1,174 @@
+"""Client of BigCommerce's v2 orders API for one store.
+
+Every call carries ``X-Auth-Token``; the token never appears in a log line or an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from typing import Any
+
+import requests
+
+from config.errors import PermanentUpstreamError, RetryableUpstreamError
+from config.model import Connection
+from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.bigcommerce.com"
+READ_TIMEOUT_SECONDS = 30.0
+PAGE_LIMIT = 250
+MAX_RATE_LIMIT_WAITS = 5
+BACKOFF_MIN_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 60.0
+SUB_RESOURCES = ("products", "shipping_addresses", "coupons")
+
+
+class OrderNotFound(PermanentUpstreamError):
+    """BigCommerce has no order with that id in this store."""
+
+
+def api_url() -> str:
+    """Return ``BIGCOMMERCE_API_URL`` or BigCommerce's production API."""
+    return (os.environ.get("BIGCOMMERCE_API_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+class BigCommerceClient:
+    """Orders API of one store; raises RetryableUpstreamError or
+    PermanentUpstreamError by class of failure."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        session: requests.Session | None = None,
+        base_url: str | None = None,
+    ) -> None:
+        self.connection = connection
+        self.session = session or new_session()
+        self.base_url = f"{base_url or api_url()}/stores/{connection.store_hash}"
+        self._auth = {"X-Auth-Token": connection.credentials.access_token}
+        self.calls = 0
+
+    def get_order(self, order_id: int) -> dict[str, Any]:
+        """Return the order as BigCommerce stores it now; raises OrderNotFound."""
+        response = self._get(f"/v2/orders/{order_id}")
+        if response.status_code == 404:
+            raise OrderNotFound(
+                f"order {order_id} not found in BigCommerce", status=404
+            )
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise RetryableUpstreamError(
+                f"order {order_id}: BigCommerce returned {type(body).__name__}, "
+                "expected an object"
+            )
+        return body
+
+    def list_order_resource(self, order_id: int, resource: str) -> list[dict[str, Any]]:
+        """Return every item of an order's sub-resource, all pages."""
+        return self.list_pages(f"/v2/orders/{order_id}/{resource}")
+
+    def list_pages(
+        self, path: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Fetch pages until one is short, empty or answered with 204."""
+        items: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            response = self._get(
+                path, {**(params or {}), "page": page, "limit": PAGE_LIMIT}
+            )
+            batch = self._json(response)
+            if not isinstance(batch, list):
+                raise RetryableUpstreamError(
+                    f"{path}: expected a list from BigCommerce"
+                )
+            items.extend(batch)
+            if len(batch) < PAGE_LIMIT:
+                return items
+            page += 1
+
+    def _get(
+        self, path: str, params: dict[str, Any] | None = None
+    ) -> requests.Response:
+        """GET with waits on 429; raises by class on 5xx, 401/403 and network errors."""
+        for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
+            response = self._send(path, params)
+            if response.status_code != 429:
+                break
+            if attempt == MAX_RATE_LIMIT_WAITS:
+                raise RetryableUpstreamError(
+                    f"GET {path}: BigCommerce rate limit still exceeded after "
+                    f"{MAX_RATE_LIMIT_WAITS} waits",
+                    status=429,
+                )
+            wait = rate_limit_wait(response, attempt)
+            logger.warning(
+                "BigCommerce answered 429 for %s (connection=%s); waiting %.1f s",
+                path,
+                self.connection.name,
+                wait,
+            )
+            time.sleep(wait)
+        self._raise_for_status(path, response)
+        return response
+
+    def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:
+        self.calls += 1
+        try:
+            return self.session.get(
+                self.base_url + path,
+                params=params,
+                headers=self._auth,
+                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
+            )
+        except requests.RequestException as exc:
+            raise RetryableUpstreamError(
+                f"GET {path}: BigCommerce unreachable: {type(exc).__name__}"
+            ) from None
+
+    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400 or status == 404:
+            return
+        detail = response_text(response)
+        message = f"GET {path}: BigCommerce answered {status}: {detail}"
+        if status in (408,) or status >= 500:
+            raise RetryableUpstreamError(message, status=status, detail=detail)
+        raise PermanentUpstreamError(message, status=status, detail=detail)
+
+    @staticmethod
+    def _json(response: requests.Response) -> Any:
+        """Decode a body; 204 and an empty body mean an empty list."""
+        # BigCommerce answers 204 with no body for an empty page or an order
+        # without coupons, so .json() must not be called then.
+        if response.status_code == 204 or not response.content:
+            return []
+        try:
+            return response.json()
+        except ValueError:
+            raise RetryableUpstreamError(
+                f"BigCommerce returned invalid JSON (HTTP {response.status_code})"
+            ) from None
+
+
+def rate_limit_wait(response: requests.Response, attempt: int) -> float:
+    """Return the seconds to wait after a 429.
+
+    BigCommerce's ``X-Rate-Limit-Time-Reset-Ms`` when it is present and valid,
+    otherwise capped exponential backoff with full jitter (1 s to 60 s).
+    """
+    reset_ms = response.headers.get("X-Rate-Limit-Time-Reset-Ms", "")
+    try:
+        wait = float(reset_ms) / 1000.0
+    except ValueError:
+        wait = -1.0
+    if wait == wait and 0 < wait <= 3600:  # wait == wait is False only for NaN
+        return wait
+    ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_MIN_SECONDS * 2**attempt)
+    return random.uniform(BACKOFF_MIN_SECONDS, max(BACKOFF_MIN_SECONDS, ceiling))

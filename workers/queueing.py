@@ -1,0 +1,96 @@
+"""Enqueueing of order jobs with coalescing of waiting jobs.
+
+A webhook for an order that already has a job waiting in the queue adds nothing: the
+waiting job fetches the order's current state when it starts, so it covers the new
+event too. Once a job has started it may have read an older state, so the next event
+gets a job of its own (the job releases the marker when it starts).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from redis import Redis
+from redis.exceptions import WatchError
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from workers import state
+
+logger = logging.getLogger(__name__)
+
+ORDER_QUEUE = "orders"
+ORDER_JOB = "workers.jobs.process_order"
+JOB_TIMEOUT_SECONDS = 600
+RESULT_TTL_SECONDS = 3600
+FAILURE_TTL_SECONDS = 30 * 24 * 3600
+WAITING_STATUSES = frozenset(
+    {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+)
+
+
+def retry_intervals() -> list[int]:
+    """Seconds between retries: 5, then doubling up to 300, for over two hours."""
+    intervals: list[int] = []
+    delay = 5
+    while sum(intervals) < 2 * 3600 + 300:
+        intervals.append(delay)
+        delay = min(delay * 2, 300)
+    return intervals
+
+
+RETRY_INTERVALS = retry_intervals()
+
+
+def order_queue(redis: Redis) -> Queue:
+    return Queue(ORDER_QUEUE, connection=redis)
+
+
+def enqueue_order_job(
+    redis: Redis, connection: str, order_id: int, *, scope: str
+) -> tuple[str, bool]:
+    """Make sure a job for (connection, order id) is waiting.
+
+    Returns the job id and whether an already waiting job absorbed the event.
+    Raises redis.exceptions.RedisError when Redis is unreachable; then nothing
+    was recorded.
+    """
+    queue = order_queue(redis)
+    key = state.pending_key(connection, order_id)
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(key)
+                existing = pipe.get(key)
+                if existing is not None and _is_waiting(redis, existing.decode()):
+                    pipe.unwatch()
+                    return existing.decode(), True
+                job_id = f"order-{connection}-{order_id}-{uuid.uuid4().hex[:12]}"
+                pipe.multi()
+                pipe.set(key, job_id, ex=state.PENDING_TTL_SECONDS)
+                queue.enqueue_call(
+                    ORDER_JOB,
+                    args=(connection, order_id),
+                    kwargs={"scope": scope},
+                    job_id=job_id,
+                    timeout=JOB_TIMEOUT_SECONDS,
+                    result_ttl=RESULT_TTL_SECONDS,
+                    failure_ttl=FAILURE_TTL_SECONDS,
+                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                    description=f"order {order_id} of {connection} ({scope})",
+                    pipeline=pipe,
+                )
+                pipe.execute()
+                return job_id, False
+            except WatchError:
+                continue
+
+
+def _is_waiting(redis: Redis, job_id: str) -> bool:
+    try:
+        status = Job.fetch(job_id, connection=redis).get_status(refresh=False)
+    except NoSuchJobError:
+        return False
+    return status in WAITING_STATUSES
