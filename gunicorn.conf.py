@@ -1,0 +1,18 @@
+"""Gunicorn settings of the web process (read by the Procfile's ``web`` command)."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# Threads serve the webhook well: each request does a few Redis round trips only.
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
+timeout = 30
+graceful_timeout = 25
+keepalive = 5
+# Recycle workers now and then so that slow growth of memory never builds up.
+max_requests = 20000
+max_requests_jitter = 2000
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

