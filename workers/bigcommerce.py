@@ -24,6 +24,7 @@ READ_TIMEOUT_SECONDS = 30.0
 PAGE_LIMIT = 250
 MAX_RATE_LIMIT_WAITS = 5
 BACKOFF_MIN_SECONDS = 1.0
+MIN_RESET_WAIT_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 60.0
 SUB_RESOURCES = ("products", "shipping_addresses", "coupons")
 
@@ -168,7 +169,8 @@ def rate_limit_wait(response: requests.Response, attempt: int) -> float:
         wait = float(reset_ms) / 1000.0
     except ValueError:
         wait = -1.0
-    if wait == wait and 0 < wait <= 3600:  # wait == wait is False only for NaN
-        return wait
+    if wait == wait and 0 <= wait <= 3600:  # wait == wait is False only for NaN
+        # A reset of 0 ms still gets a short wait: never retry in a tight loop.
+        return max(wait, MIN_RESET_WAIT_SECONDS)
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_MIN_SECONDS * 2**attempt)
     return random.uniform(BACKOFF_MIN_SECONDS, max(BACKOFF_MIN_SECONDS, ceiling))

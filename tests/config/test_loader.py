@@ -58,9 +58,18 @@ def test_minimal_settings_defaults():
 @pytest.mark.parametrize(
     ("word", "expected"),
     [
-        ("on", True), ("ON", True), ("yes", True), ("Yes", True), ("true", True),
-        ("True", True), ("off", False), ("no", False), ("NO", False),
-        ("false", False), ('"on"', True), ("'no'", False),
+        ("on", True),
+        ("ON", True),
+        ("yes", True),
+        ("Yes", True),
+        ("true", True),
+        ("True", True),
+        ("off", False),
+        ("no", False),
+        ("NO", False),
+        ("false", False),
+        ('"on"', True),
+        ("'no'", False),
     ],
 )
 def test_boolean_words_yaml_1_2(word, expected):
@@ -91,8 +100,10 @@ def test_datetime_with_offset_is_that_instant():
 
 
 def test_env_reference_and_fallback():
-    text = BASE.format(extra="").replace("secret-access", "${TOKEN}").replace(
-        "http://127.0.0.1:9/", "${HUB:-http://127.0.0.1:7}"
+    text = (
+        BASE.format(extra="")
+        .replace("secret-access", "${TOKEN}")
+        .replace("http://127.0.0.1:9/", "${HUB:-http://127.0.0.1:7}")
     )
     settings = parse_settings(text, "settings.yaml", {"TOKEN": "from-env"})
     assert settings.connections[0].credentials.access_token == "from-env"
@@ -115,11 +126,15 @@ def test_unset_env_names_variable_and_line():
 
 
 def test_env_value_validated_as_integer():
-    filters = parse_settings(
-        BASE.format(extra="        min_order_id: ${MIN_ID}\n"),
-        "settings.yaml",
-        {"MIN_ID": "0100"},
-    ).connections[0].settings.order_filters
+    filters = (
+        parse_settings(
+            BASE.format(extra="        min_order_id: ${MIN_ID}\n"),
+            "settings.yaml",
+            {"MIN_ID": "0100"},
+        )
+        .connections[0]
+        .settings.order_filters
+    )
     assert filters.min_order_id == 100
 
 
@@ -151,7 +166,9 @@ def test_all_errors_reported_together():
     joined = "\n".join(messages)
     assert len(messages) == 5
     assert "settings.yaml:2:8: hub.url: invalid URL 'ftp://hub'" in joined
-    assert "settings.yaml:5:11: connections[0].name: invalid name 'Main Store'" in joined
+    assert (
+        "settings.yaml:5:11: connections[0].name: invalid name 'Main Store'" in joined
+    )
     assert "order_filters.timezone: unknown time zone 'Mars/Base'" in joined
     assert "order_filters.min_order_id: 0 is below the minimum 1" in joined
     assert "public_url: invalid public_url" in joined
@@ -160,19 +177,38 @@ def test_all_errors_reported_together():
 @pytest.mark.parametrize(
     ("replace", "by", "expected"),
     [
-        ("      token: hook-token\n", "      header: X-Token\n",
-         "no authentication configured"),
-        ("    credentials:\n", "    driver: shopify\n    credentials:\n",
-         "unknown driver 'shopify'"),
+        (
+            "      token: hook-token\n",
+            "      header: X-Token\n",
+            "no authentication configured",
+        ),
+        (
+            "    credentials:\n",
+            "    driver: shopify\n    credentials:\n",
+            "unknown driver 'shopify'",
+        ),
         ("  inbound_token: inbound\n", "", "hub.inbound_token: missing required key"),
-        ("  inbound_token: inbound\n", "  inbound_token: inbound\n  timeout_seconds: 121\n",
-         "121 is above the maximum 120"),
-        ("connections:\n", "reconcile:\n  interval_minutes: -1\nconnections:\n",
-         "reconcile.interval_minutes: -1 is below the minimum 0"),
-        ("    settings:\n", "    settings:\n      variant_option_type: list\n",
-         "variant_option_type: Must be one of"),
-        ("    settings:\n", "    settings:\n      offers:\n        attribute_mapping:"
-         "\n          title: nam\n", "unknown mapping target 'nam'"),
+        (
+            "  inbound_token: inbound\n",
+            "  inbound_token: inbound\n  timeout_seconds: 121\n",
+            "121 is above the maximum 120",
+        ),
+        (
+            "connections:\n",
+            "reconcile:\n  interval_minutes: -1\nconnections:\n",
+            "reconcile.interval_minutes: -1 is below the minimum 0",
+        ),
+        (
+            "    settings:\n",
+            "    settings:\n      variant_option_type: list\n",
+            "variant_option_type: Must be one of",
+        ),
+        (
+            "    settings:\n",
+            "    settings:\n      offers:\n        attribute_mapping:"
+            "\n          title: nam\n",
+            "unknown mapping target 'nam'",
+        ),
     ],
 )
 def test_invalid_settings_table(replace, by, expected):

@@ -38,8 +38,7 @@ def client(settings_path, make_context):
 
 def post(client, body, headers=AUTH):
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return client.post(URL, data=data, headers=headers,
-                       content_type="application/json")
+    return client.post(URL, data=data, headers=headers, content_type="application/json")
 
 
 def queued_jobs(redis):
@@ -88,14 +87,25 @@ def test_body_of_exactly_64_kib_is_accepted(client, redis):
         (b'{"producer": "stores/abc123"}', "'scope' must be a non-empty string"),
         (b'{"scope": 5, "producer": "stores/abc123"}', "'scope' must be"),
         (b'{"scope": "store/order/created"}', "'producer' must be"),
-        (b'{"scope": "store/order/created", "producer": "stores/abc123"}',
-         "'data' must be an object"),
-        (b'{"scope": "store/order/created", "producer": "stores/abc123",'
-         b' "data": {"id": "250"}}', "'data.id' must be an integer"),
-        (b'{"scope": "store/order/created", "producer": "stores/abc123",'
-         b' "data": {"id": true}}', "'data.id' must be an integer"),
-        (b'{"scope": "store/order/created", "producer": "stores/abc123",'
-         b' "data": {"id": 2.5}}', "'data.id' must be an integer"),
+        (
+            b'{"scope": "store/order/created", "producer": "stores/abc123"}',
+            "'data' must be an object",
+        ),
+        (
+            b'{"scope": "store/order/created", "producer": "stores/abc123",'
+            b' "data": {"id": "250"}}',
+            "'data.id' must be an integer",
+        ),
+        (
+            b'{"scope": "store/order/created", "producer": "stores/abc123",'
+            b' "data": {"id": true}}',
+            "'data.id' must be an integer",
+        ),
+        (
+            b'{"scope": "store/order/created", "producer": "stores/abc123",'
+            b' "data": {"id": 2.5}}',
+            "'data.id' must be an integer",
+        ),
     ],
 )
 def test_malformed_body_is_400(client, redis, body, problem):
@@ -117,8 +127,13 @@ def test_unknown_producer_is_401_and_logged(client, redis, caplog):
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"X-Webhook-Token": "wrong"}, {"X-Webhook-Token": ""},
-     {"X-Other": WEBHOOK_TOKEN}, {"X-Webhook-Token": WEBHOOK_TOKEN + "x"}],
+    [
+        {},
+        {"X-Webhook-Token": "wrong"},
+        {"X-Webhook-Token": ""},
+        {"X-Other": WEBHOOK_TOKEN},
+        {"X-Webhook-Token": WEBHOOK_TOKEN + "x"},
+    ],
 )
 def test_missing_or_wrong_token_is_401(client, redis, headers):
     response = post(client, event(), headers=headers)
@@ -203,13 +218,25 @@ def test_token_and_signature_both_required(write_settings, make_context, redis):
 
 @pytest.mark.parametrize(
     "scope",
-    ["store/order/message/created", "store/order/refund/created",
-     "store/order/transaction/created", "store/order/metafield/updated",
-     "store/product/updated", "store/app/uninstalled", "store/cart/created"],
+    [
+        "store/order/message/created",
+        "store/order/refund/created",
+        "store/order/transaction/created",
+        "store/order/metafield/updated",
+        "store/product/updated",
+        "store/app/uninstalled",
+        "store/cart/created",
+    ],
 )
 def test_other_scopes_ignored_and_counted(client, redis, scope):
-    body = {"scope": scope, "store_id": "1", "data": {"type": "x", "id": 1},
-            "hash": "0", "created_at": 1, "producer": f"stores/{STORE_HASH}"}
+    body = {
+        "scope": scope,
+        "store_id": "1",
+        "data": {"type": "x", "id": 1},
+        "hash": "0",
+        "created_at": 1,
+        "producer": f"stores/{STORE_HASH}",
+    }
     response = post(client, body)
     assert response.status_code == 200
     assert response.get_json() == {"result": "ignored"}
@@ -257,8 +284,12 @@ def test_status_update_without_status_is_queued(client, redis):
 
 
 def test_waiting_job_absorbs_repeated_events(client, redis):
-    for scope in ["store/order/created", "store/order/updated",
-                  "store/order/updated", "store/order/archived"]:
+    for scope in [
+        "store/order/created",
+        "store/order/updated",
+        "store/order/updated",
+        "store/order/archived",
+    ]:
         assert post(client, event(scope)).get_json() == {"result": "queued"}
     assert len(queued_jobs(redis)) == 1
 
@@ -300,8 +331,9 @@ def test_redis_down_is_503_and_retry_processed(settings_path, tmp_path):
     try:
         server.stop()
         down = post(client, event())
-        server = start_redis_server(port=server.port, directory=str(tmp_path),
-                                    persist=True)
+        server = start_redis_server(
+            port=server.port, directory=str(tmp_path), persist=True
+        )
         assert queued_jobs(redis) == []
         again = post(client, event())
         assert down.status_code == 503
@@ -349,8 +381,9 @@ def test_invalid_edit_keeps_last_settings(settings_path, make_context, redis, ca
     context = make_context(settings_path)
     context.settings_store.check_interval = 0
     client = create_app(context=context).test_client()
-    text = settings_path.read_text().replace("min_order_id: 100",
-                                            "min_order_id: 100\n        typo_key: 1")
+    text = settings_path.read_text().replace(
+        "min_order_id: 100", "min_order_id: 100\n        typo_key: 1"
+    )
     time.sleep(0.01)
     settings_path.write_text(text)
     with caplog.at_level(logging.ERROR):

@@ -66,8 +66,9 @@ class OrderPath:
 
     def add_order(self, order_id: int, **options: Any) -> StoreOrder:
         options.setdefault("date_created", CREATED)
-        order = make_order(order_id, store_hash=STORE_HASH,
-                           base_url=self.bigcommerce_url, **options)
+        order = make_order(
+            order_id, store_hash=STORE_HASH, base_url=self.bigcommerce_url, **options
+        )
         self.store.add_order(STORE_HASH, order)
         return order
 
@@ -107,8 +108,9 @@ def order_path_factory(
         context.settings_store.check_interval = 0
         set_worker_context(context)
         client = create_app(context=context).test_client()
-        return OrderPath(redis, fake_store, fake_hub, client, context, path,
-                         bigcommerce_server.url)
+        return OrderPath(
+            redis, fake_store, fake_hub, client, context, path, bigcommerce_server.url
+        )
 
     yield build
     set_worker_context(None)  # type: ignore[arg-type]

@@ -88,8 +88,10 @@ def test_guest_and_custom_product_pushed_without_lookups(order_path):
     assert push.body["order"]["customer_id"] == 0
     assert lines[-1]["product_id"] == 0
     assert lines[-1]["sku"] == ""
-    assert all(p.startswith(f"/stores/{STORE_HASH}/v2/orders/264")
-               for p in order_path.order_requests())
+    assert all(
+        p.startswith(f"/stores/{STORE_HASH}/v2/orders/264")
+        for p in order_path.order_requests()
+    )
 
 
 def test_sub_resource_failure_blocks_push(order_path, caplog):
@@ -172,8 +174,9 @@ def test_incomplete_order_imported_once_when_enabled(order_path):
     ]
 
     order_path.store.update_order(STORE_HASH, 330, status_id=11)
-    order_path.send("store/order/statusUpdated", 330, previous_status_id=0,
-                    new_status_id=11)
+    order_path.send(
+        "store/order/statusUpdated", 330, previous_status_id=0, new_status_id=11
+    )
     order_path.send("store/order/updated", 330)
     order_path.run_jobs()
     order_path.send("store/order/updated", 330)
@@ -210,8 +213,12 @@ def test_duplicate_deliveries_push_once(order_path):
 def test_status_update_before_created(order_path, current_status, pushes):
     order_path.add_order(360, status_id=current_status)
     previous = 11 if current_status == 5 else 5
-    order_path.send("store/order/statusUpdated", 360,
-                    previous_status_id=previous, new_status_id=current_status)
+    order_path.send(
+        "store/order/statusUpdated",
+        360,
+        previous_status_id=previous,
+        new_status_id=current_status,
+    )
     order_path.send("store/order/created", 360)
     order_path.run_jobs()
     assert len(order_path.pushes_of(360)) == pushes
