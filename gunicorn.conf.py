@@ -2,7 +2,7 @@
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+bind = f"{os.environ.get('BIND_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 # Threads serve the webhook well: each request does a few Redis round trips only.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

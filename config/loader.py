@@ -24,6 +24,7 @@ from config.model import Settings
 from config.schema import SettingsSchema
 
 DEFAULT_SETTINGS_PATH = "config/settings.yaml"
+SECRET_KEYS = frozenset({"token", "access_token", "signing_secret", "inbound_token"})
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyPath = tuple[str | int, ...]
@@ -73,6 +74,10 @@ def load_settings(
         raise SettingsError(
             [f"{display}: cannot read settings file: {exc.strerror}"]
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            [f"{display}: invalid settings file: not UTF-8 text at byte {exc.start}"]
+        ) from None
     return parse_settings(text, display, os.environ if environ is None else environ)
 
 
@@ -93,9 +98,9 @@ def parse_settings(text: str, display: str, environ: Mapping[str, str]) -> Setti
             # A value whose variable is unset already has its error; skip follow-ups.
             if line.split(": ", 2)[1] not in unresolved:
                 problems.append(line)
-        raise SettingsError(problems) from None
+        raise SettingsError(redact(problems, secret_values(data))) from None
     if problems:
-        raise SettingsError(problems)
+        raise SettingsError(redact(problems, secret_values(data)))
     assert isinstance(settings, Settings)
     return settings
 
@@ -108,10 +113,51 @@ def _parse_yaml(text: str, display: str) -> Any:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{display}:{mark.line + 1}:{mark.column + 1}" if mark else display
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise SettingsError([f"{where}: invalid YAML: {problem}"]) from None
-    except YAMLError as exc:
-        raise SettingsError([f"{display}: invalid YAML: {exc}"]) from None
+        raise SettingsError(
+            [f"{where}: invalid YAML: {describe_yaml_error(exc)}"]
+        ) from None
+    except YAMLError:
+        raise SettingsError([f"{display}: invalid YAML"]) from None
+
+
+def describe_yaml_error(exc: MarkedYAMLError) -> str:
+    """Describe a YAML syntax error without quoting values, which may be secrets.
+
+    ruamel's messages quote the values involved (both values of a duplicate key, the
+    name of an undefined alias), so only the key name or the kind of error is kept.
+    """
+    problem = exc.problem or exc.context or ""
+    duplicate = re.search(r'duplicate key "([^"]{1,100})"', problem)
+    if duplicate:
+        return f"duplicate key {duplicate.group(1)!r}"
+    if "undefined alias" in problem:
+        return "undefined alias; quote a value that starts with '*'"
+    return re.sub(r"(['\"]).{4,}?\1", "'...'", problem) or "syntax error"
+
+
+def secret_values(data: Any) -> set[str]:
+    """Collect the values of every secret key (tokens, secrets) in loaded data."""
+    found: set[str] = set()
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in SECRET_KEYS and isinstance(value, str) and value:
+                found.add(value)
+            found |= secret_values(value)
+    elif isinstance(data, list):
+        for item in data:
+            found |= secret_values(item)
+    return found
+
+
+def redact(messages: list[str], secrets: set[str]) -> list[str]:
+    """Replace every secret value in ``messages`` with ``***``."""
+    ordered = sorted(secrets, key=len, reverse=True)
+    cleaned = []
+    for message in messages:
+        for secret in ordered:
+            message = message.replace(secret, "***")
+        cleaned.append(message)
+    return cleaned
 
 
 def _to_plain(
@@ -146,8 +192,12 @@ def _to_plain(
 
 
 def _record(node: CommentedMap, key: Any, path: KeyPath, positions: _Positions) -> None:
-    key_line, key_column = node.lc.key(key)
-    value_line, value_column = node.lc.value(key)
+    try:
+        key_line, key_column = node.lc.key(key)
+        value_line, value_column = node.lc.value(key)
+    except KeyError:
+        # Keys merged in with "<<: *anchor" carry no position; use the parent's.
+        return
     positions.keys[path] = (key_line + 1, key_column + 1)
     positions.values[path] = (value_line + 1, value_column + 1)
 
@@ -226,7 +276,8 @@ def _format_errors(
 def _format_problem(
     display: str, position: tuple[int, int] | None, path: KeyPath, message: str
 ) -> str:
-    where = f"{display}:{position[0]}:{position[1]}" if position else display
+    line, column = position or (1, 1)
+    where = f"{display}:{line}:{column}"
     return (
         f"{where}: {format_key_path(path)}: {message}"
         if path

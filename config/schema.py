@@ -56,6 +56,14 @@ MAX_CUSTOM_FIELD_NAME_LENGTH = 250
 CONNECTION_NAME = re.compile(r"^[a-z0-9-]+$")
 
 
+MAX_DIGITS = 18
+
+
+def is_ascii_digits(text: str) -> bool:
+    """Return True for a non-empty string of 0-9 only (``str.isdigit`` also takes ²)."""
+    return bool(text) and text.isascii() and text.isdigit()
+
+
 class Flag(fields.Field):
     """A boolean that also accepts yes/no/on/off in any case.
 
@@ -99,8 +107,9 @@ class WholeNumber(fields.Field):
     def _to_int(value: Any) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return int(value)
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip(), 10)
+        text = value.strip() if isinstance(value, str) else ""
+        if is_ascii_digits(text) and len(text) <= MAX_DIGITS:
+            return int(text, 10)
         raise ValidationError(f"invalid integer {value!r}; expected a whole number")
 
 
@@ -113,7 +122,7 @@ class OrderStatus(fields.Field):
                 return int(value)
         elif isinstance(value, str):
             key = value.strip().lower()
-            if key.isdigit() and int(key) in ORDER_STATUSES:
+            if is_ascii_digits(key) and len(key) <= 2 and int(key) in ORDER_STATUSES:
                 return int(key)
             if key in STATUS_IDS_BY_NAME:
                 return STATUS_IDS_BY_NAME[key]

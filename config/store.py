@@ -71,6 +71,11 @@ class SettingsStore:
         except SettingsError as exc:
             self._report(exc)
             return
+        except Exception as exc:  # an unforeseen parser error must not stop the service
+            self._report(
+                SettingsError([f"{self.path}: cannot load: {type(exc).__name__}"])
+            )
+            return
         self._settings = settings
         if self._error is not None:
             logger.info("settings %s are valid again and now in use", self.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,40 @@ INBOUND_TOKEN = "test-inbound-token-41b0"
 CLIENT_SECRET = "test-client-secret-9e6a"
 STORE_HASH = "abc123"
 SECRETS = (WEBHOOK_TOKEN, ACCESS_TOKEN, HUB_TOKEN, INBOUND_TOKEN, CLIENT_SECRET)
+
+
+class SecretScanner(logging.Handler):
+    """Collect every log record of the test run that contains a test secret."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+        self.records = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records += 1
+        text = record.getMessage()
+        if record.exc_info:
+            text += logging.Formatter().formatException(record.exc_info)
+        if any(secret in text for secret in SECRETS):
+            self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+SECRET_SCANNER = SecretScanner()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logging.getLogger().addHandler(SECRET_SCANNER)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when any log record of any test contained a secret."""
+    logging.getLogger().removeHandler(SECRET_SCANNER)
+    if SECRET_SCANNER.leaks:
+        print("\nsecrets found in log records:")
+        for leak in SECRET_SCANNER.leaks:
+            print(f"  {leak}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, jsonify
@@ -9,7 +10,11 @@ from werkzeug.exceptions import HTTPException
 
 from workers.context import ServiceContext
 
-MAX_WEBHOOK_BODY_BYTES = 64 * 1024
+# One byte more than the webhook accepts, so that the endpoint can tell a body of
+# exactly 64 KiB from a longer one that werkzeug cut short.
+logger = logging.getLogger(__name__)
+
+MAX_CONTENT_LENGTH = 64 * 1024 + 1
 
 
 def create_app(
@@ -19,7 +24,7 @@ def create_app(
 ) -> Flask:
     """Build the app; settings and Redis are opened on first use, not here."""
     app = Flask(__name__)
-    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_WEBHOOK_BODY_BYTES)
+    app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
     if test_config:
         app.config.from_mapping(test_config)
     app.extensions["sync"] = context or ServiceContext()
@@ -30,7 +35,14 @@ def create_app(
     app.register_blueprint(bp)
     register_commands(app)
     app.register_error_handler(HTTPException, _json_http_error)
+    app.register_error_handler(Exception, _json_unexpected_error)
     return app
+
+
+def _json_unexpected_error(exc: Exception) -> Any:
+    """Answer 503 instead of 500: the sender retries, and nothing was recorded."""
+    logger.error("request failed: unexpected %s", type(exc).__name__, exc_info=exc)
+    return jsonify(error="service unavailable"), 503
 
 
 def _json_http_error(exc: HTTPException) -> Any:

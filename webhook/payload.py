@@ -41,7 +41,10 @@ def parse_callback(body: bytes) -> Callback:
     """Parse and check a callback body; raises InvalidPayload naming the problem."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise InvalidPayload("body is not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        # JSONDecodeError, UnicodeDecodeError and the int() digit limit all land here.
         raise InvalidPayload(f"body is not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise InvalidPayload("body must be a JSON object")
@@ -64,7 +67,9 @@ def _require_string(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name)
     if not isinstance(value, str) or not value:
         raise InvalidPayload(f"'{name}' must be a non-empty string")
-    return value
+    # JSON allows unpaired surrogates ("\ud800"), which cannot be encoded as UTF-8
+    # for Redis keys or logs; they are kept as visible escapes instead.
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _is_int(value: Any) -> bool:

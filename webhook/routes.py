@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from config.errors import SettingsError
 from webhook.auth import is_authentic
@@ -27,6 +28,22 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("sync", __name__)
 
 AUTH_FAILED = {"error": "authentication failed"}
+MAX_WEBHOOK_BODY_BYTES = 64 * 1024
+
+
+def read_body(limit: int) -> bytes:
+    """Read the request body; raises 413 when it is longer than ``limit`` bytes.
+
+    A chunked body has no Content-Length, so its size is known only by reading it:
+    one byte past the limit proves it too long.
+    """
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise RequestEntityTooLarge()
+    body = request.stream.read(limit + 1)
+    if len(body) > limit:
+        raise RequestEntityTooLarge()
+    return body
 
 
 def service() -> ServiceContext:
@@ -37,7 +54,7 @@ def service() -> ServiceContext:
 @bp.post("/webhooks/bigcommerce")
 def receive_bigcommerce_webhook() -> ResponseReturnValue:
     """Authenticate a BigCommerce callback and queue, skip or ignore its event."""
-    body = request.get_data(cache=False)
+    body = read_body(MAX_WEBHOOK_BODY_BYTES)
     try:
         callback = parse_callback(body)
     except InvalidPayload as exc:

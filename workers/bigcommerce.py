@@ -68,6 +68,11 @@ class BigCommerceClient:
                 f"order {order_id}: BigCommerce returned {type(body).__name__}, "
                 "expected an object"
             )
+        if body.get("id") != order_id:
+            raise RetryableUpstreamError(
+                f"order {order_id}: BigCommerce returned an order with id "
+                f"{body.get('id')!r}; not processed"
+            )
         return body
 
     def list_order_resource(self, order_id: int, resource: str) -> list[dict[str, Any]]:
@@ -137,7 +142,9 @@ class BigCommerceClient:
         status = response.status_code
         if status < 400 or status == 404:
             return
-        detail = response_text(response)
+        detail = response_text(
+            response, secrets=(self.connection.credentials.access_token,)
+        )
         message = f"GET {path}: BigCommerce answered {status}: {detail}"
         if status in (408,) or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)

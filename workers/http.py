@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import requests
 
 USER_AGENT = "bigcommerce-hub-sync/0.1 (+requests)"
@@ -16,9 +18,16 @@ def new_session() -> requests.Session:
     return session
 
 
-def response_text(response: requests.Response) -> str:
-    """Return the start of a response body for an error message."""
+def response_text(response: requests.Response, secrets: Iterable[str] = ()) -> str:
+    """Return the start of a response body for an error message.
+
+    A remote may echo the request's credentials in its error body, so every value of
+    ``secrets`` is replaced by ``***`` before the text goes into a log or a record.
+    """
     text = response.text.strip()
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
     if len(text) > MAX_ERROR_TEXT:
         return text[:MAX_ERROR_TEXT] + "..."
     return text

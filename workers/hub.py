@@ -54,12 +54,11 @@ class HubClient:
             ) from None
         return self._check(response, order_id)
 
-    @staticmethod
-    def _check(response: requests.Response, order_id: int) -> int:
+    def _check(self, response: requests.Response, order_id: int) -> int:
         status = response.status_code
         if 200 <= status < 300 or status == 409:
             return status
-        detail = response_text(response)
+        detail = response_text(response, secrets=(self.hub.token,))
         message = f"order {order_id}: hub answered {status}: {detail}"
         if status in RETRYABLE_STATUSES or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)

