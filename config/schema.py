@@ -369,7 +369,7 @@ class SettingsSchema(StrictSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def check_unique(self, data: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, Any] = {}
+        errors: dict[int, Any] = {}
         seen_names: set[str] = set()
         seen_hashes: set[str] = set()
         for index, connection in enumerate(data.get("connections") or []):

@@ -7,16 +7,17 @@ configured header, and the Standard Webhooks signature when a signing secret is 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from config.model import WebhookSettings
 
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
 
-def is_authentic(
-    settings: WebhookSettings, headers: Mapping[str, str], body: bytes
-) -> bool:
+
+def is_authentic(settings: WebhookSettings, headers: Headers, body: bytes) -> bool:
     """Return True when every configured method accepts the delivery."""
     if settings.token and not _token_matches(settings, headers):
         return False
@@ -25,7 +26,7 @@ def is_authentic(
     return bool(settings.token or settings.signing_secret)
 
 
-def _token_matches(settings: WebhookSettings, headers: Mapping[str, str]) -> bool:
+def _token_matches(settings: WebhookSettings, headers: Headers) -> bool:
     received = headers.get(settings.header)
     if received is None:
         return False
@@ -33,7 +34,7 @@ def _token_matches(settings: WebhookSettings, headers: Mapping[str, str]) -> boo
 
 
 def _signature_matches(
-    settings: WebhookSettings, headers: Mapping[str, str], body: bytes
+    settings: WebhookSettings, headers: Headers, body: bytes
 ) -> bool:
     """Verify the Standard Webhooks signature with a five-minute tolerance.
 
@@ -41,7 +42,7 @@ def _signature_matches(
     bytes to ``Webhook`` is the same as passing their base64 encoding.
     """
     wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
-    signed_headers = {name: headers.get(name, "") for name in wanted}
+    signed_headers = {name: headers.get(name) or "" for name in wanted}
     try:
         Webhook(settings.signing_secret.encode()).verify(
             body, signed_headers, json_parse=False

@@ -63,10 +63,11 @@ def enqueue_order_job(
         while True:
             try:
                 pipe.watch(key)
-                existing = pipe.get(key)
-                if existing is not None and _is_waiting(redis, existing.decode()):
+                stored = pipe.get(key)
+                existing = stored.decode() if isinstance(stored, bytes) else stored
+                if existing is not None and _is_waiting(redis, existing):
                     pipe.unwatch()
-                    return existing.decode(), True
+                    return existing, True
                 job_id = f"order-{connection}-{order_id}-{uuid.uuid4().hex[:12]}"
                 pipe.multi()
                 pipe.set(key, job_id, ex=state.PENDING_TTL_SECONDS)
