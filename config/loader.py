@@ -25,6 +25,7 @@ from config.schema import SettingsSchema
 
 DEFAULT_SETTINGS_PATH = "config/settings.yaml"
 SECRET_KEYS = frozenset({"token", "access_token", "signing_secret", "inbound_token"})
+POSITION = re.compile(r":(\d+):(\d+): ")
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 KeyPath = tuple[str | int, ...]
@@ -98,9 +99,11 @@ def parse_settings(text: str, display: str, environ: Mapping[str, str]) -> Setti
             # A value whose variable is unset already has its error; skip follow-ups.
             if line.split(": ", 2)[1] not in unresolved:
                 problems.append(line)
-        raise SettingsError(redact(problems, secret_values(data))) from None
+        raise SettingsError(
+            redact(by_position(problems), secret_values(data))
+        ) from None
     if problems:
-        raise SettingsError(redact(problems, secret_values(data)))
+        raise SettingsError(redact(by_position(problems), secret_values(data)))
     assert isinstance(settings, Settings)
     return settings
 
@@ -135,6 +138,16 @@ def describe_yaml_error(exc: MarkedYAMLError) -> str:
     return re.sub(r"(['\"]).{4,}?\1", "'...'", problem) or "syntax error"
 
 
+def by_position(problems: list[str]) -> list[str]:
+    """Sort problem lines by line and column, as an editor would list them."""
+
+    def position(problem: str) -> tuple[int, int]:
+        match = POSITION.search(problem)
+        return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+
+    return sorted(problems, key=position)
+
+
 def secret_values(data: Any) -> set[str]:
     """Collect the values of every secret key (tokens, secrets) in loaded data."""
     found: set[str] = set()
@@ -150,12 +163,17 @@ def secret_values(data: Any) -> set[str]:
 
 
 def redact(messages: list[str], secrets: set[str]) -> list[str]:
-    """Replace every secret value in ``messages`` with ``***``."""
+    """Replace every secret value in ``messages`` with ``***``.
+
+    Only whole occurrences count, so that a short secret such as ``t`` does not
+    mangle every word that contains the letter.
+    """
     ordered = sorted(secrets, key=len, reverse=True)
+    patterns = [re.compile(rf"(?<![\w-]){re.escape(s)}(?![\w-])") for s in ordered]
     cleaned = []
     for message in messages:
-        for secret in ordered:
-            message = message.replace(secret, "***")
+        for pattern in patterns:
+            message = pattern.sub("***", message)
         cleaned.append(message)
     return cleaned
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from config.errors import SettingsError, SyncError
 from config.loader import load_settings, settings_path
@@ -69,6 +70,7 @@ def mask(value: str) -> str:
 
 
 @click.command("explain")
+@with_appcontext
 @click.argument("connection_name")
 @click.argument("order_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
