@@ -14,5 +14,7 @@ keepalive = 5
 max_requests = 20000
 max_requests_jitter = 2000
 accesslog = None
+# gunicorn 27 opens a control socket in the home folder by default; not used here.
+control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -17,6 +17,7 @@ from typing import Any
 from marshmallow import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from config.errors import SettingsError
@@ -108,9 +109,24 @@ def parse_settings(text: str, display: str, environ: Mapping[str, str]) -> Setti
     return settings
 
 
+class _Constructor(RoundTripConstructor):
+    """Round-trip constructor that keeps timestamps as strings.
+
+    YAML 1.2's core schema has no timestamp type, and ruamel's own timestamp
+    conversion raises a bare ValueError on an impossible date such as 2025-02-30.
+    As strings, dates are parsed by the schema, which reports the line and key.
+    """
+
+
+_Constructor.add_constructor(
+    "tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str
+)
+
+
 def _parse_yaml(text: str, display: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
+    yaml.Constructor = _Constructor
     try:
         return yaml.load(text)
     except MarkedYAMLError as exc:

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 from honcho.printer import Printer
 from redis import Redis
+from redis.exceptions import RedisError
 
 from sandbox import scenario
 from sandbox.bigcommerce import create_bigcommerce_app
@@ -33,6 +35,7 @@ from sandbox.redis_server import RedisProcess, start_redis_server
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.store import FakeStore
 from workers import state
+from workers.redis_conn import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 VAR = Path(os.environ.get("SYNC_VAR_DIR") or ROOT / "var")
@@ -74,6 +77,7 @@ def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
     sandbox starts from an empty Redis each time, because its store is new each time.
     """
     if env.get("REDIS_URL"):
+        check_redis(env["REDIS_URL"])
         say("using REDIS_URL from the environment")
         return None
     directory = VAR / ("redis-sandbox" if sandbox else "redis")
@@ -92,6 +96,36 @@ def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
         f"data in {directory}"
     )
     return server
+
+
+class RunError(RuntimeError):
+    """A precondition of the local run failed; the message says what to do."""
+
+
+def check_redis(url: str) -> None:
+    """Raise RunError unless the Redis at ``url`` answers PING."""
+    client = connect(url)
+    try:
+        client.ping()
+    except RedisError as exc:
+        raise RunError(
+            f"REDIS_URL is set but Redis does not answer ({exc}); start it, fix "
+            "REDIS_URL, or unset it to use a local redis-server"
+        ) from None
+    finally:
+        client.close()
+
+
+def check_port_free(port: int) -> None:
+    """Raise RunError when something already listens on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise RunError(
+                f"port {port} is in use; choose another with --port N or PORT=N"
+            ) from None
 
 
 def ensure_settings(env: dict[str, str]) -> None:
@@ -140,6 +174,16 @@ def build_manager(env: dict[str, str]) -> Manager:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        return run(args)
+    except RunError as exc:
+        say(f"error: {exc}")
+        return 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start everything and block until the processes stop."""
+    check_port_free(args.port)
     # The stand-ins run in this process; their access log would drown the service's.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     env = dict(os.environ)

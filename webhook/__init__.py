@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from workers.context import ServiceContext
+from workers.logs import configure_logging
 
 # One byte more than the webhook accepts, so that the endpoint can tell a body of
 # exactly 64 KiB from a longer one that werkzeug cut short.
@@ -23,6 +24,7 @@ def create_app(
     context: ServiceContext | None = None,
 ) -> Flask:
     """Build the app; settings and Redis are opened on first use, not here."""
+    configure_logging()
     app = Flask(__name__)
     app.config.from_mapping(MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
     if test_config:

@@ -13,6 +13,7 @@ from typing import Any
 from workers.scopes import ORDER_SCOPES, ORDER_STATUS_UPDATED
 
 PRODUCER_PREFIX = "stores/"
+MAX_ORDER_ID = 2**63 - 1  # the largest integer Redis and BigCommerce's API handle
 
 
 class InvalidPayload(ValueError):
@@ -57,9 +58,11 @@ def parse_callback(body: bytes) -> Callback:
     data = payload.get("data")
     if not isinstance(data, dict):
         raise InvalidPayload("'data' must be an object for order scopes")
-    order_id = data.get("id")
+    order_id: Any = data.get("id")
     if not _is_int(order_id):
         raise InvalidPayload("'data.id' must be an integer order id")
+    if not 1 <= order_id <= MAX_ORDER_ID:
+        raise InvalidPayload(f"'data.id' must be an order id from 1 to {MAX_ORDER_ID}")
     return Callback(scope, producer, order_id, _new_status_id(scope, data))
 
 

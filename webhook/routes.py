@@ -83,8 +83,9 @@ def _handle_callback(callback: Any, body: bytes) -> ResponseReturnValue:
     connection = settings.connection_for_store(store_hash) if store_hash else None
     if connection is None:
         logger.warning(
-            "webhook rejected: no connection for store hash %r (scope=%s)",
+            "webhook rejected: no connection for store hash %r (producer=%r scope=%s)",
             store_hash,
+            callback.producer,
             callback.scope,
         )
         return jsonify(AUTH_FAILED), 401

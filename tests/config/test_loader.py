@@ -255,3 +255,13 @@ def test_unreadable_file(tmp_path):
 def test_example_file_loads_as_is():
     settings = load_settings("config/settings.example.yaml", environ={})
     assert settings.connections[0].name == "main-store"
+
+
+@pytest.mark.parametrize("date", ["2025-02-30", "2025-13-01", '"2025-02-30"'])
+def test_impossible_date_has_position(date):
+    messages = errors_of(BASE.format(extra=f"        created_from: {date}\n"))
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "settings.yaml:14:23: connections[0].settings.order_filters.created_from: "
+        "invalid date"
+    )

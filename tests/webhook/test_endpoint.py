@@ -405,3 +405,11 @@ def test_valid_edit_applies_to_next_event(settings_path, make_context, redis):
         settings_path.read_text().replace("min_order_id: 100", "min_order_id: 200")
     )
     assert post(client, event(order_id=151)).get_json() == {"result": "skipped"}
+
+
+@pytest.mark.parametrize("order_id", [0, -5, 2**63, 10**25])
+def test_order_id_out_of_range_is_400(client, redis, order_id):
+    response = post(client, event(order_id=order_id))
+    assert response.status_code == 400
+    assert "'data.id' must be an order id from 1 to" in response.get_json()["error"]
+    assert queued_jobs(redis) == []
