@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
 from sandbox.dates import InvalidDateError, parse_api_datetime
+from sandbox.hooks import register_hook_routes
 from sandbox.orders import DEFAULT_STORE_HASH, StoreOrder, api_base_url, rebase_links
 from sandbox.seed import sample_orders
 from sandbox.server import LOOPBACK_HOST
@@ -83,6 +84,7 @@ def create_bigcommerce_app(store: FakeStore) -> Flask:
         defaults={"name": "shipping_addresses"},
         methods=["GET"],
     )
+    register_hook_routes(app, store)
     return app
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.dates import now_rfc2822
+from sandbox.hooks import HookRegistry
 from sandbox.orders import STATUS_LABELS, StoreOrder
 
 DEFAULT_RATE_LIMIT_QUOTA = 150
@@ -101,6 +102,7 @@ class FakeStore:
         self._faults: list[Fault] = []
         self._requests: list[RequestRecord] = []
         self._calls: dict[str, collections.deque[float]] = {}
+        self.hook_registry = HookRegistry()
 
     def add_store(self, store_hash: str, access_token: str) -> None:
         """Create a store (or replace its token) that accepts ``access_token``."""
@@ -162,6 +164,16 @@ class FakeStore:
         with self._lock:
             orders = self._orders.get(store_hash, {})
             return [orders[order_id].copy() for order_id in sorted(orders)]
+
+    def hooks(self, store_hash: str) -> list[dict[str, Any]]:
+        """Return copies of a store's webhook subscriptions by id."""
+        return self.hook_registry.list_hooks(store_hash)
+
+    def set_hook_active(
+        self, store_hash: str, hook_id: int, active: bool
+    ) -> dict[str, Any]:
+        """Set a hook's ``is_active``, as BigCommerce does after failed deliveries."""
+        return self.hook_registry.set_active(store_hash, hook_id, active)
 
     def inject_fault(
         self,

@@ -13,6 +13,7 @@ from config.errors import SettingsError, SyncError
 from config.loader import load_settings, settings_path
 from config.model import Connection, Settings
 from config.statuses import status_name
+from webhook.cli_hooks import hooks_group
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
 
@@ -20,6 +21,7 @@ from workers.filters import decide
 def register_commands(app: Flask) -> None:
     app.cli.add_command(check_config)
     app.cli.add_command(explain)
+    app.cli.add_command(hooks_group)
 
 
 @click.command("check-config")

@@ -9,13 +9,16 @@ import logging
 import os
 import random
 import time
+import uuid
 from typing import Any
 
 import requests
+from redis import Redis
 
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import Connection
 from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
+from workers.ratelimit import RateBudget, parse_headers
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +51,11 @@ class BigCommerceClient:
         *,
         session: requests.Session | None = None,
         base_url: str | None = None,
+        redis: Redis | None = None,
     ) -> None:
+        """Without ``redis`` the client has no shared budget and only obeys 429s."""
         self.connection = connection
+        self.budget = RateBudget(redis, connection.store_hash) if redis else None
         self.session = session or new_session()
         self.base_url = f"{base_url or api_url()}/stores/{connection.store_hash}"
         self._auth = {"X-Auth-Token": connection.credentials.access_token}
@@ -86,25 +92,29 @@ class BigCommerceClient:
         items: list[dict[str, Any]] = []
         page = 1
         while True:
-            response = self._get(
-                path, {**(params or {}), "page": page, "limit": PAGE_LIMIT}
-            )
-            batch = self._json(response)
-            if not isinstance(batch, list):
-                raise RetryableUpstreamError(
-                    f"{path}: expected a list from BigCommerce"
-                )
+            page_params = {**(params or {}), "page": page, "limit": PAGE_LIMIT}
+            batch = self.get_page(path, page_params)
             items.extend(batch)
             if len(batch) < PAGE_LIMIT:
                 return items
             page += 1
+
+    def get_page(self, path: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Fetch one page of a list; 204 or an empty body is an empty page."""
+        batch = self._json(self._get(path, params))
+        if not isinstance(batch, list):
+            raise RetryableUpstreamError(
+                f"GET {path}: BigCommerce returned {type(batch).__name__}, "
+                "expected a list"
+            )
+        return batch
 
     def _get(
         self, path: str, params: dict[str, Any] | None = None
     ) -> requests.Response:
         """GET with waits on 429; raises by class on 5xx, 401/403 and network errors."""
         for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
-            response = self._send(path, params)
+            response = self._send_within_budget(path, params)
             if response.status_code != 429:
                 break
             if attempt == MAX_RATE_LIMIT_WAITS:
@@ -114,6 +124,8 @@ class BigCommerceClient:
                     status=429,
                 )
             wait = rate_limit_wait(response, attempt)
+            if self.budget is not None and parse_headers(response.headers)[0] is None:
+                self.budget.block(uuid.uuid4().hex, wait)  # all workers back off
             logger.warning(
                 "BigCommerce answered 429 for %s (connection=%s); waiting %.1f s",
                 path,
@@ -122,6 +134,21 @@ class BigCommerceClient:
             )
             time.sleep(wait)
         self._raise_for_status(path, response)
+        return response
+
+    def _send_within_budget(
+        self, path: str, params: dict[str, Any] | None
+    ) -> requests.Response:
+        """Send one GET once the shared budget allows it, and report the response."""
+        if self.budget is None:
+            return self._send(path, params)
+        request_id = self.budget.acquire()
+        try:
+            response = self._send(path, params)
+        except Exception:
+            self.budget.observe(request_id, None)
+            raise
+        self.budget.observe(request_id, response.headers)
         return response
 
     def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:

@@ -78,7 +78,7 @@ def _process(
     if state.is_imported(redis, connection.name, order_id):
         return _record_already_imported(context, connection, order_id, scope)
 
-    client = BigCommerceClient(connection)
+    client = BigCommerceClient(connection, redis=redis)
     order = client.get_order(order_id)
     decision = _decide(order, connection)
     _record(context, connection, decision.to_dict(), scope)
