@@ -96,6 +96,9 @@ class FakeHub:
         self._pushes: list[HubPush] = []
         self._script: list[ScriptedResponse] = []
         self._ids = itertools.count(1)
+        self._outage_until = 0.0
+        self._outage_status = 503
+        self._rejected: dict[int, tuple[int, str]] = {}
 
     def script_responses(
         self,
@@ -114,6 +117,33 @@ class FakeHub:
         scripted = ScriptedResponse(status, count, body, dict(headers or {}))
         with self._lock:
             self._script.append(scripted)
+
+    def start_outage(self, seconds: float, status: int = 503) -> None:
+        """Answer every push with ``status`` for the next ``seconds``."""
+        with self._lock:
+            self._outage_status = status
+            self._outage_until = time.monotonic() + seconds
+
+    def outage_status(self) -> int | None:
+        """Return the outage status while an outage lasts, else None."""
+        with self._lock:
+            if time.monotonic() < self._outage_until:
+                return self._outage_status
+            return None
+
+    def reject_order(self, order_id: int, status: int, message: str) -> None:
+        """Answer every push of one order with ``status`` and ``message``."""
+        with self._lock:
+            self._rejected[order_id] = (status, message)
+
+    def clear_rejection(self, order_id: int) -> None:
+        """Accept pushes of an order that ``reject_order`` rejected."""
+        with self._lock:
+            self._rejected.pop(order_id, None)
+
+    def rejection_for(self, order_id: int | None) -> tuple[int, str] | None:
+        with self._lock:
+            return None if order_id is None else self._rejected.get(order_id)
 
     def take_scripted(self) -> ScriptedResponse | None:
         """Consume one use of the first pending scripted response and return it."""
@@ -226,8 +256,14 @@ def _answer(
 
 
 def _accept(hub: FakeHub, body: Any, store_hash: str, order_id: int) -> Response:
-    scripted = hub.take_scripted()
-    if scripted is not None:
+    outage = hub.outage_status()
+    rejection = hub.rejection_for(order_id)
+    scripted = None if outage or rejection else hub.take_scripted()
+    if outage is not None:
+        response = _json_response(outage, {"error": "hub unavailable"})
+    elif rejection is not None:
+        response = _json_response(rejection[0], {"error": rejection[1]})
+    elif scripted is not None:
         response = _scripted_response(scripted)
     elif hub.conflict_on_duplicate and hub.has_accepted(store_hash, order_id):
         response = _json_response(409, {"error": f"order {order_id} already exists"})

@@ -16,11 +16,13 @@ from config.statuses import status_name
 from webhook.cli_hooks import hooks_group
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
+from workers.recovery import replay_failed_jobs
 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(check_config)
     app.cli.add_command(explain)
+    app.cli.add_command(replay_failed)
     app.cli.add_command(hooks_group)
 
 
@@ -94,3 +96,17 @@ def explain(connection_name: str, order_id: int, as_json: bool) -> None:
         verdict = "pass" if rule.passed else "FAIL"
         click.echo(f"{rule.rule:16} {verdict}  {rule.detail}")
     click.echo(f"order {order_id}: {decision.outcome}")
+
+
+@click.command("replay-failed")
+@click.option("--connection", "connection_name", help="Only this connection's jobs.")
+@with_appcontext
+def replay_failed(connection_name: str | None) -> None:
+    """Put failed order jobs back in the queue with a fresh retry budget."""
+    context = current_app.extensions["sync"]
+    if connection_name and context.settings.connection(connection_name) is None:
+        raise click.ClickException(f"unknown connection {connection_name!r}")
+    replayed = replay_failed_jobs(context.redis, connection=connection_name)
+    for job_id in replayed:
+        click.echo(f"replayed {job_id}")
+    click.echo(f"{len(replayed)} failed job(s) replayed")

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import time
 
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job
 
@@ -17,6 +20,7 @@ from config.errors import SettingsError
 from workers.context import ServiceContext
 from workers.jobs import set_worker_context, worker_context
 from workers.logs import configure_logging
+from workers.maintenance import MaintenanceLoop
 from workers.queueing import ORDER_QUEUE
 
 logger = logging.getLogger("workers")
@@ -34,6 +38,15 @@ class SettingsAwareWorker(Worker):
         worker_context().settings_store.get()
         super().execute_job(job, queue)
 
+    def setup_work_horse_signals(self) -> None:
+        """Let the job finish on SIGTERM; the worker itself stops after it.
+
+        Heroku sends SIGTERM to every process of a dyno and SIGKILL 30 seconds later.
+        A job killed by SIGKILL is requeued by the maintenance task.
+        """
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
 
 def main() -> None:
     """Run a worker on the order queue until it is stopped."""
@@ -45,12 +58,44 @@ def main() -> None:
         logger.error("worker not started: the settings are invalid:\n%s", exc)
         sys.exit(1)
     set_worker_context(context)
-    worker = SettingsAwareWorker([ORDER_QUEUE], connection=context.redis)
-    logger.info("worker %s starting on queue %s", worker.name, ORDER_QUEUE)
-    worker.work(
-        with_scheduler=True,
-        logging_level=os.environ.get("LOG_LEVEL", "INFO"),
-    )
+    maintenance = MaintenanceLoop(context.settings_file)
+    maintenance.start()
+    run_workers(context)
+
+
+def run_workers(context: ServiceContext) -> None:
+    """Run RQ workers one after another until one is stopped by a signal.
+
+    RQ's worker quits when Redis goes away, for example during a Redis restart.
+    Instead of letting the process die, a new worker starts once Redis answers.
+    """
+    while True:
+        worker = SettingsAwareWorker([ORDER_QUEUE], connection=context.redis)
+        logger.info("worker %s starting on queue %s", worker.name, ORDER_QUEUE)
+        try:
+            worker.work(
+                with_scheduler=True,
+                logging_level=os.environ.get("LOG_LEVEL", "INFO"),
+            )
+        except RedisError as exc:
+            logger.error("worker %s lost Redis: %s", worker.name, exc)
+        if worker._shutdown_requested_date is not None:
+            logger.info("worker %s stopped", worker.name)
+            return
+        logger.error("worker %s quit; a new one starts when Redis answers", worker.name)
+        wait_for_redis(context)
+
+
+def wait_for_redis(context: ServiceContext) -> None:
+    """Block until Redis answers PING, checking every second; SIGTERM exits."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(0))
+    while True:
+        try:
+            context.redis.ping()
+            return
+        except RedisError:
+            time.sleep(1)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ from workers.bigcommerce import BigCommerceClient
 from workers.context import ServiceContext
 from workers.filters import Decision, InvalidOrderData, decide
 from workers.hub import HubClient
+from workers.lease import JobLease
 from workers.orders import build_envelope, enrich_order
 
 logger = logging.getLogger(__name__)
 
-LOCK_MARGIN_SECONDS = 30
 LOCK_WAIT_SECONDS = 20
 
 _context: ServiceContext | None = None
@@ -48,9 +48,16 @@ def process_order(connection_name: str, order_id: int, *, scope: str = "") -> st
     context = worker_context()
     redis = context.redis
     job = get_current_job()
-    if job is not None:
-        state.release_pending(redis, connection_name, order_id, job.id)
+    if job is None:
+        return _process_order(context, connection_name, order_id, scope)
+    state.release_pending(redis, connection_name, order_id, job.id)
+    with JobLease(redis, job.id):
+        return _process_order(context, connection_name, order_id, scope)
 
+
+def _process_order(
+    context: ServiceContext, connection_name: str, order_id: int, scope: str
+) -> str:
     settings = context.settings
     connection = settings.connection(connection_name)
     if connection is None:
@@ -86,12 +93,11 @@ def _process(
         return "skipped"
 
     enriched = enrich_order(client, order)
-    lock_ttl = settings.hub.timeout_seconds + LOCK_MARGIN_SECONDS
     with state.order_lock(
         redis,
         connection.name,
         order_id,
-        ttl_seconds=lock_ttl,
+        ttl_seconds=state.ORDER_LOCK_TTL_SECONDS,
         wait_seconds=LOCK_WAIT_SECONDS,
     ) as locked:
         if not locked:

@@ -17,9 +17,12 @@ from typing import Any
 
 from redis import Redis
 
+from workers.lease import KeyRenewer
+
 logger = logging.getLogger(__name__)
 
 DECISION_LOG_LENGTH = 10_000
+ORDER_LOCK_TTL_SECONDS = 15
 PENDING_TTL_SECONDS = 24 * 3600
 
 # Deletes the pending marker only if it still names the given job, so a job that
@@ -133,8 +136,8 @@ def order_lock(
 ) -> Iterator[bool]:
     """Hold the per-order push lock; yields False when it could not be taken in time.
 
-    The lock expires after ``ttl_seconds`` so that a killed worker never blocks an
-    order for longer than that.
+    A thread renews the lock while it is held, and it expires ``ttl_seconds`` after
+    its holder died, so a killed worker never blocks an order for longer than that.
     """
     key = lock_key(connection, order_id)
     token = uuid.uuid4().hex
@@ -143,8 +146,12 @@ def order_lock(
     while not acquired and time.monotonic() < deadline:
         time.sleep(0.2)
         acquired = bool(redis.set(key, token, nx=True, px=int(ttl_seconds * 1000)))
+    renewer = KeyRenewer(redis, key, ttl_seconds) if acquired else None
+    if renewer is not None:
+        renewer.start()
     try:
         yield acquired
     finally:
-        if acquired:
+        if renewer is not None:
+            renewer.stop()
             redis.eval(_RELEASE_IF_OWNER, 1, key, token)

@@ -6,8 +6,7 @@ import pytest
 
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from sandbox.orders import make_order
-from tests.conftest import ACCESS_TOKEN, STORE_HASH
-from tests.workers.conftest import CREATED
+from tests.conftest import ACCESS_TOKEN, CREATED, STORE_HASH
 from workers.bigcommerce import BigCommerceClient, OrderNotFound
 
 

@@ -18,8 +18,7 @@ from rq.registry import StartedJobRegistry
 
 from sandbox.orders import make_order, make_webhook
 from sandbox.server import serve_in_thread
-from tests.conftest import SECRETS, STORE_HASH, WEBHOOK_TOKEN
-from tests.workers.conftest import CREATED
+from tests.conftest import CREATED, SECRETS, STORE_HASH, WEBHOOK_TOKEN
 from webhook import create_app
 from workers import state
 from workers.context import ServiceContext

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from sandbox.orders import make_order
-from tests.conftest import ACCESS_TOKEN, HUB_TOKEN, SECRETS, STORE_HASH
-from tests.workers.conftest import CREATED
+from tests.conftest import ACCESS_TOKEN, CREATED, HUB_TOKEN, SECRETS, STORE_HASH
 from workers import state
 
 CONNECTION = "main-store"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.orders import make_order
-from tests.conftest import STORE_HASH
-from tests.workers.conftest import CREATED
+from tests.conftest import CREATED, STORE_HASH
 from workers import state
 from workers.queueing import enqueue_order_job
 
