@@ -9,7 +9,6 @@ import logging
 import os
 import random
 import time
-import uuid
 from typing import Any
 
 import requests
@@ -18,7 +17,7 @@ from redis import Redis
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import Connection
 from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
-from workers.ratelimit import RateBudget, parse_headers
+from workers.ratelimit import RateBudget
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +113,7 @@ class BigCommerceClient:
     ) -> requests.Response:
         """GET with waits on 429; raises by class on 5xx, 401/403 and network errors."""
         for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
-            response = self._send_within_budget(path, params)
+            response, wait = self._send_within_budget(path, params, attempt)
             if response.status_code != 429:
                 break
             if attempt == MAX_RATE_LIMIT_WAITS:
@@ -123,9 +122,6 @@ class BigCommerceClient:
                     f"{MAX_RATE_LIMIT_WAITS} waits",
                     status=429,
                 )
-            wait = rate_limit_wait(response, attempt)
-            if self.budget is not None and parse_headers(response.headers)[0] is None:
-                self.budget.block(uuid.uuid4().hex, wait)  # all workers back off
             logger.warning(
                 "BigCommerce answered 429 for %s (connection=%s); waiting %.1f s",
                 path,
@@ -137,19 +133,28 @@ class BigCommerceClient:
         return response
 
     def _send_within_budget(
-        self, path: str, params: dict[str, Any] | None
-    ) -> requests.Response:
-        """Send one GET once the shared budget allows it, and report the response."""
+        self, path: str, params: dict[str, Any] | None, attempt: int
+    ) -> tuple[requests.Response, float]:
+        """Send one GET once the shared budget allows it, and report the response.
+
+        Returns the response and, for a 429, the seconds to wait before the retry;
+        every worker of the store waits that long, not only this one.
+        """
         if self.budget is None:
-            return self._send(path, params)
-        request_id = self.budget.acquire()
-        try:
             response = self._send(path, params)
-        except Exception:
-            self.budget.observe(request_id, None)
-            raise
-        self.budget.observe(request_id, response.headers)
-        return response
+        else:
+            request_id = self.budget.acquire()
+            try:
+                response = self._send(path, params)
+            except Exception:
+                self.budget.observe(request_id, None)
+                raise
+        wait = (
+            rate_limit_wait(response, attempt) if response.status_code == 429 else 0.0
+        )
+        if self.budget is not None:
+            self.budget.observe(request_id, response.headers, blocked_seconds=wait)
+        return response, wait
 
     def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:
         self.calls += 1

@@ -124,7 +124,7 @@ class MaintenanceLoop(threading.Thread):
         if not settings.public_url or self.hook_check_seconds <= 0:
             return
         gate = gate_key("hooks", connection)
-        if not redis.set(gate, 1, nx=True, ex=int(self.hook_check_seconds)):
+        if not redis.set(gate, 1, nx=True, ex=max(int(self.hook_check_seconds), 1)):
             return
         order_queue(redis).enqueue(
             HOOK_CHECK_JOB,

@@ -6,9 +6,11 @@ quota. Each response reports ``X-Rate-Limit-Requests-Left`` and
 the requests in flight, and lets a request go only while
 ``left - in_flight > reserve``, so that ``reserve`` requests stay for the other apps.
 
-When nothing is known (first request, or the last reset time has passed), one request
-goes out alone as a probe and its response sets the budget again. A 429 empties the
-budget until the reset time it names.
+Between responses the budget assumes that nothing refills before the announced reset
+and that the quota then refills evenly over the window. That is an estimate (exact
+for a fixed window, close for a sliding one under steady load), and every response
+corrects it. When nothing is known yet, one request goes out alone as a probe. A 429
+stops every worker until the reset time it names.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ IN_FLIGHT_TIMEOUT_MS = 60_000  # longer than any request's timeout
 PROBE_WAIT_MS = 50
 MAX_WAIT_SECONDS = 60.0
 
+# The state hash holds the last applied response's ``left``, ``quota`` and
+# ``window`` (ms), the time of the next reset it announced (``reset_at``), the start
+# time of the request it came from (``started_at``), and ``blocked_until`` after a 429.
+#
 # KEYS: state hash, in-flight sorted set. ARGV: now_ms, reserve, request id.
 # Returns 0 when the request may go, else the milliseconds to wait before asking again.
 _ACQUIRE = f"""
@@ -35,31 +41,76 @@ local now = tonumber(ARGV[1])
 local reserve = tonumber(ARGV[2])
 redis.call('zremrangebyscore', KEYS[2], '-inf', now - {IN_FLIGHT_TIMEOUT_MS})
 local in_flight = redis.call('zcard', KEYS[2])
-local left = tonumber(redis.call('hget', KEYS[1], 'left'))
-local reset_at = tonumber(redis.call('hget', KEYS[1], 'reset_at'))
-if left == nil or reset_at == nil or now >= reset_at then
+local state = redis.call('hmget', KEYS[1], 'left', 'quota', 'window', 'reset_at',
+                         'blocked_until')
+local blocked_until = tonumber(state[5]) or 0
+if now < blocked_until then
+    return blocked_until - now
+end
+local left = tonumber(state[1])
+if left == nil then
     if in_flight > 0 then
         return {PROBE_WAIT_MS}
     end
-elseif left - in_flight <= reserve then
-    return math.max(reset_at - now, 1)
+else
+    local quota = math.max(tonumber(state[2]) or left, 1)
+    local window = tonumber(state[3]) or 30000
+    local reset_at = tonumber(state[4]) or now
+    local refilled = 0
+    if now > reset_at then
+        refilled = math.floor(quota * (now - reset_at) / window) + 1
+    end
+    local estimate = math.min(left + refilled, quota)
+    local missing = reserve + in_flight + 1 - estimate
+    if missing > 0 then
+        local ready_at = reset_at + math.ceil((missing - 1) * window / quota)
+        if now >= reset_at then
+            ready_at = now + math.ceil(missing * window / quota)
+        end
+        return math.max(ready_at - now, 10)
+    end
 end
 redis.call('zadd', KEYS[2], now, ARGV[3])
 redis.call('pexpire', KEYS[2], {IN_FLIGHT_TIMEOUT_MS})
 return 0
 """
 
-# KEYS: state hash, in-flight sorted set. ARGV: now_ms, request id, left, reset_ms.
-# left and reset_ms are empty when the response carried no rate-limit headers.
+# KEYS: state hash, in-flight sorted set.
+# ARGV: now_ms, request id, left, quota, window_ms, reset_ms, blocked_ms.
+# left, quota, window_ms and reset_ms are empty when the response carried no rate-limit
+# headers; blocked_ms is 0 unless the response was a 429. A response replaces the
+# numbers only if its request started no earlier than the one whose response was
+# applied last; an older one can only lower ``left``.
 _OBSERVE = """
+local now = tonumber(ARGV[1])
+local started = redis.call('zscore', KEYS[2], ARGV[2])
 redis.call('zrem', KEYS[2], ARGV[2])
-if ARGV[3] == '' then
-    return 0
+local blocked_ms = tonumber(ARGV[7])
+if blocked_ms > 0 then
+    local until_ms = now + blocked_ms
+    local current = tonumber(redis.call('hget', KEYS[1], 'blocked_until')) or 0
+    if until_ms > current then
+        redis.call('hset', KEYS[1], 'blocked_until', until_ms)
+    end
 end
-local reset_at = tonumber(ARGV[1]) + tonumber(ARGV[4])
-redis.call('hset', KEYS[1], 'left', ARGV[3], 'reset_at', reset_at)
-redis.call('pexpire', KEYS[1], tonumber(ARGV[4]) + 60000)
-return 1
+if ARGV[3] ~= '' then
+    started = tonumber(started) or now
+    local last = tonumber(redis.call('hget', KEYS[1], 'started_at')) or 0
+    if started >= last then
+        redis.call('hset', KEYS[1], 'left', ARGV[3], 'quota', ARGV[4],
+                   'window', ARGV[5], 'reset_at', now + tonumber(ARGV[6]),
+                   'started_at', started)
+    else
+        -- The server may have counted this older request after the newer one whose
+        -- numbers are stored, so it can only lower what is left.
+        local current = tonumber(redis.call('hget', KEYS[1], 'left'))
+        if current ~= nil and tonumber(ARGV[3]) < current then
+            redis.call('hset', KEYS[1], 'left', ARGV[3])
+        end
+    end
+end
+redis.call('pexpire', KEYS[1], 3600000)
+return 0
 """
 
 
@@ -113,33 +164,37 @@ class RateBudget:
             time.sleep(pause)
             waited += pause
 
-    def observe(self, request_id: str, headers: Mapping[str, str] | None) -> None:
-        """Record a response's rate-limit headers, or only end the request."""
-        left, reset_ms = parse_headers(headers or {})
-        keys = [self.state_key, self.in_flight_key]
-        args: list[str | int] = [
-            now_ms(),
-            request_id,
-            "" if left is None else left,
-            "" if reset_ms is None else reset_ms,
-        ]
-        self._observe(keys, args)
+    def observe(
+        self,
+        request_id: str,
+        headers: Mapping[str, str] | None,
+        *,
+        blocked_seconds: float = 0.0,
+    ) -> None:
+        """Record a response's rate-limit headers and end the request.
 
-    def block(self, request_id: str, seconds: float) -> None:
-        """Empty the budget for ``seconds``: every worker waits (after a 429)."""
-        self._observe(
-            [self.state_key, self.in_flight_key],
-            [now_ms(), request_id, 0, max(int(seconds * 1000), 1)],
-        )
+        ``blocked_seconds`` > 0 (after a 429) makes every worker wait that long.
+        """
+        numbers = parse_headers(headers or {})
+        args: list[str | int] = [now_ms(), request_id]
+        args += ["" if value is None else value for value in numbers]
+        args.append(max(int(blocked_seconds * 1000), 0))
+        self._observe([self.state_key, self.in_flight_key], args)
 
 
-def parse_headers(headers: Mapping[str, str]) -> tuple[int | None, int | None]:
-    """Return (requests left, milliseconds to reset); Nones when absent or invalid."""
+def parse_headers(
+    headers: Mapping[str, str],
+) -> tuple[int | None, int | None, int | None, int | None]:
+    """Return (left, quota, window ms, reset ms); Nones when absent or invalid."""
     try:
         left = int(headers["X-Rate-Limit-Requests-Left"])
         reset_ms = int(headers["X-Rate-Limit-Time-Reset-Ms"])
+        quota = int(headers.get("X-Rate-Limit-Requests-Quota") or left)
+        window_ms = int(headers.get("X-Rate-Limit-Time-Window-Ms") or 30_000)
     except (KeyError, ValueError):
-        return None, None
-    if left < 0 or not 0 <= reset_ms <= 3_600_000:
-        return None, None
-    return left, reset_ms
+        return None, None, None, None
+    if left < 0 or quota < 1 or not 0 < window_ms <= 3_600_000:
+        return None, None, None, None
+    if not 0 <= reset_ms <= 3_600_000:
+        return None, None, None, None
+    return left, max(quota, left), window_ms, reset_ms

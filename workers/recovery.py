@@ -21,42 +21,59 @@ from workers.queueing import RETRY_INTERVALS, order_queue
 
 logger = logging.getLogger(__name__)
 
-# A job takes its lease within milliseconds of starting; this leaves a wide margin.
-START_GRACE_SECONDS = 2 * LEASE_TTL_SECONDS
+# A job takes its lease within milliseconds of starting, but RQ lists it as started
+# a moment before that. A job is requeued only when its lease has been missing for
+# this long, measured from the first tick that saw it without one.
+MISSING_LEASE_SECONDS = 2 * LEASE_TTL_SECONDS
+SUSPECTS_KEY = "sync:recovery:suspects"
 
 
 def recover_abandoned_jobs(
     redis: Redis, *, now: dt.datetime | None = None
 ) -> list[str]:
-    """Requeue started order jobs whose lease expired; returns their ids."""
-    now = now or dt.datetime.now(dt.UTC)
+    """Requeue started order jobs whose lease is gone for long; returns their ids."""
+    now_s = (now or dt.datetime.now(dt.UTC)).timestamp()
     queue = order_queue(redis)
     registry = StartedJobRegistry(queue=queue)
+    started = set(registry.get_job_ids(cleanup=False))
+    suspects = {
+        _text(key): float(value) for key, value in redis.hgetall(SUSPECTS_KEY).items()
+    }
+    gone = [job_id for job_id in suspects if job_id not in started]
+    if gone:
+        redis.hdel(SUSPECTS_KEY, *gone)
+
     recovered = []
-    for job_id in registry.get_job_ids(cleanup=False):
+    for job_id in started:
         if redis.exists(lease_key(job_id)):
+            if job_id in suspects:
+                redis.hdel(SUSPECTS_KEY, job_id)
             continue
-        try:
-            job = Job.fetch(job_id, connection=redis)
-        except NoSuchJobError:
+        first_seen = suspects.get(job_id)
+        if first_seen is None:
+            redis.hset(SUSPECTS_KEY, job_id, now_s)
             continue
-        if not _started_long_ago(job, now):
-            continue
-        registry.remove_executions(job)
-        job.started_at = None
-        queue.enqueue_job(job)
-        recovered.append(job_id)
-        logger.warning("job %s (%s) lost its worker; requeued", job_id, job.description)
+        if now_s - first_seen >= MISSING_LEASE_SECONDS and _requeue(redis, job_id):
+            redis.hdel(SUSPECTS_KEY, job_id)
+            recovered.append(job_id)
     return recovered
 
 
-def _started_long_ago(job: Job, now: dt.datetime) -> bool:
-    started = job.started_at
-    if started is None:
-        return True
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)  # RQ stores naive UTC times
-    return (now - started).total_seconds() > START_GRACE_SECONDS
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _requeue(redis: Redis, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=redis)
+    except NoSuchJobError:
+        return False
+    queue = order_queue(redis)
+    StartedJobRegistry(queue=queue).remove_executions(job)
+    job.started_at = None
+    queue.enqueue_job(job)
+    logger.warning("job %s (%s) lost its worker; requeued", job_id, job.description)
+    return True
 
 
 def replay_failed_jobs(redis: Redis, *, connection: str | None = None) -> list[str]:

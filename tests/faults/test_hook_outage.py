@@ -41,7 +41,7 @@ HOOK_SETTINGS = (
 # later, after the periodic poll that follows the first poll by 60 s, so the
 # poll alone has to import the orders of the second outage.
 HOOK_CHECK_MINUTES = "1.25"
-# Maintenance tick (1 s), queueing, the poll and the order jobs.
+# Allowance for the maintenance tick (1 s), queueing, the poll and the order jobs.
 MARGIN_SECONDS = 10
 
 
@@ -109,9 +109,7 @@ def imported_at(service: Service, order_ids: range) -> float:
     return max(times)
 
 
-def test_orders_of_a_hook_outage_arrive_with_the_next_poll(
-    service_factory, record_fault
-):
+def test_outage_orders_imported_by_next_poll(service_factory, record_fault):
     service = service_factory(
         append=HOOK_SETTINGS, extra_env={"HOOK_CHECK_MINUTES": HOOK_CHECK_MINUTES}
     )
@@ -187,7 +185,7 @@ def test_orders_of_a_hook_outage_arrive_with_the_next_poll(
 
 
 @pytest.mark.parametrize("existing", ["none", "inactive"])
-def test_hooks_sync_twice_leaves_four_active_hooks(
+def test_hooks_sync_twice_keeps_four_hooks(
     redis, fake_store, bigcommerce_server, write_settings, existing
 ):
     path = write_settings()
