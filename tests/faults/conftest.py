@@ -67,7 +67,7 @@ class WorkerPool:
                 self.kill(process, signal.SIGTERM)
         for process in self.processes:
             try:
-                process.wait(timeout=40)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill(process, signal.SIGKILL)
                 process.wait(timeout=10)

@@ -19,9 +19,14 @@ def render(lines: list[str]) -> str:
             continue
         record = json.loads(line)
         name = record.pop("fault")
-        counts = ", ".join(f"{key}={value}" for key, value in record.items())
+        counts = ", ".join(f"{key}={shown(value)}" for key, value in record.items())
         rows.append(f"| {name} | {counts} |")
     return "\n".join(rows)
+
+
+def shown(value: object) -> str:
+    """Format a count; seconds and other floats get one decimal."""
+    return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
 def main(argv: list[str]) -> int:
