@@ -14,6 +14,7 @@ from config.loader import load_settings, settings_path
 from config.model import Connection, Settings
 from config.statuses import status_name
 from webhook.cli_hooks import hooks_group
+from webhook.cli_ops import backfill, status
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
 from workers.recovery import replay_failed_jobs
@@ -23,6 +24,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(check_config)
     app.cli.add_command(explain)
     app.cli.add_command(replay_failed)
+    app.cli.add_command(backfill)
+    app.cli.add_command(status)
     app.cli.add_command(hooks_group)
 
 
