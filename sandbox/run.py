@@ -42,6 +42,9 @@ VAR = Path(os.environ.get("SYNC_VAR_DIR") or ROOT / "var")
 EXAMPLE_SETTINGS = ROOT / "config" / "settings.example.yaml"
 DEFAULT_SETTINGS = ROOT / "config" / "settings.yaml"
 CONNECTION = "main-store"
+# Heroku runs the release process once per deploy; honcho would stop every process
+# as soon as it exits.
+ONE_OFF_PROCESSES = frozenset({"release"})
 
 
 def say(message: str) -> None:
@@ -168,6 +171,8 @@ def build_manager(env: dict[str, str]) -> Manager:
     procfile = parse_procfile((ROOT / "Procfile").read_text())
     manager = Manager(Printer(sys.stdout))
     for name, command in procfile.processes.items():
+        if name in ONE_OFF_PROCESSES:
+            continue
         manager.add_process(name, command, env=env, cwd=str(ROOT))
     return manager
 
