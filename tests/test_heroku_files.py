@@ -49,7 +49,7 @@ def example_settings_references() -> set[str]:
     return names
 
 
-def test_app_json_is_an_object(app_json: dict[str, Any]) -> None:
+def test_app_json_parses(app_json: dict[str, Any]) -> None:
     assert isinstance(app_json, dict)
     assert app_json["name"]
     assert app_json["description"]

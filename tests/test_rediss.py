@@ -75,7 +75,7 @@ def make_certificates(folder: Path) -> tuple[Path, Path, Path]:
 
 
 def tls_ping(port: int) -> bool:
-    """Send PING over TLS without checking the certificate; True on +PONG."""
+    """Return True when PING over TLS, with no certificate check, gets +PONG."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
