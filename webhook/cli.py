@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 from flask import Flask, current_app
@@ -48,7 +49,7 @@ def check_config(path: str | None) -> None:
 
 def summarize(settings: Settings) -> list[str]:
     """Return the summary lines of valid settings; store hashes are masked."""
-    lines = [f"hub: {settings.hub.url}"]
+    lines = [f"hub: {without_credentials(settings.hub.url)}"]
     for connection in settings.connections:
         lines.extend(_summarize_connection(connection))
     return lines
@@ -66,9 +67,24 @@ def _summarize_connection(connection: Connection) -> list[str]:
         f"  timezone: {filters.timezone.key}",
         f"  import_archived: {str(filters.import_archived).lower()}",
     ]
+    offers = connection.settings.offers
+    mapping = ", ".join(f"{k} -> {v}" for k, v in offers.attribute_mapping.items())
+    unmapped = "dropped" if offers.only_push_mapped_attributes else "custom fields"
+    lines.append(f"  variant option type: {connection.settings.variant_option_type}")
+    lines.append(
+        f"  offer mapping: {mapping or '(none)'}; unmapped attributes: {unmapped}"
+    )
     if not filters.statuses:
         lines.append("  warning: statuses is empty, so no order is imported")
     return lines
+
+
+def without_credentials(url: str) -> str:
+    """Drop a ``user:password@`` part from a URL before it is printed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
 
 
 def mask(value: str) -> str:

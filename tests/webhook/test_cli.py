@@ -23,6 +23,7 @@ def test_check_config_valid_summary(runner, order_path):
     assert (
         "statuses: awaiting_shipment, completed, awaiting_fulfillment" in result.output
     )
+    assert "offer mapping: (none); unmapped attributes: custom fields" in result.output
     assert STORE_HASH not in result.output
     assert ACCESS_TOKEN not in result.output
 
