@@ -102,17 +102,17 @@ def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
 
 
 class RunError(RuntimeError):
-    """A precondition of the local run failed; the message says what to do."""
+    """A precondition of the local run failed; the message tells the fix."""
 
 
 def check_redis(url: str) -> None:
-    """Raise RunError unless the Redis at ``url`` answers PING."""
+    """Raise RunError unless the Redis at ``url`` replies to PING."""
     client = connect(url)
     try:
         client.ping()
     except RedisError as exc:
         raise RunError(
-            f"REDIS_URL is set but Redis does not answer ({exc}); start it, fix "
+            f"REDIS_URL is set but Redis does not respond ({exc}); start it, fix "
             "REDIS_URL, or unset it to use a local redis-server"
         ) from None
     finally:

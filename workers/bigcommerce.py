@@ -87,7 +87,7 @@ class BigCommerceClient:
     def list_pages(
         self, path: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """Fetch pages until one is short, empty or answered with 204."""
+        """Fetch pages until one is short or empty (a 204 is an empty page)."""
         items: list[dict[str, Any]] = []
         page = 1
         while True:
@@ -123,7 +123,7 @@ class BigCommerceClient:
                     status=429,
                 )
             logger.warning(
-                "BigCommerce answered 429 for %s (connection=%s); waiting %.1f s",
+                "BigCommerce returned 429 for %s (connection=%s); waiting %.1f s",
                 path,
                 self.connection.name,
                 wait,
@@ -177,7 +177,7 @@ class BigCommerceClient:
         detail = response_text(
             response, secrets=(self.connection.credentials.access_token,)
         )
-        message = f"GET {path}: BigCommerce answered {status}: {detail}"
+        message = f"GET {path}: BigCommerce returned HTTP {status}: {detail}"
         if status in (408,) or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)
         raise PermanentUpstreamError(message, status=status, detail=detail)

@@ -51,7 +51,7 @@ def post_chunked(port: int, body: bytes, timeout: float = 5.0) -> bytes:
                 sock.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
             sock.sendall(b"0\r\n\r\n")
         except OSError:
-            pass  # the server may answer 413 and close before reading it all
+            pass  # the server may respond 413 and close before reading it all
         deadline = time.monotonic() + timeout
         while b"\r\n" not in answer and time.monotonic() < deadline:
             try:
@@ -64,10 +64,8 @@ def post_chunked(port: int, body: bytes, timeout: float = 5.0) -> bytes:
     return answer.split(b"\r\n", 1)[0]
 
 
-def test_chunked_body_over_64_kib_is_413_on_werkzeug(
-    write_settings, make_context, redis
-):
-    """A chunked body over 64 KiB is answered 413 and queues nothing."""
+def test_chunked_oversize_413_werkzeug(write_settings, make_context, redis):
+    """A chunked body over 64 KiB gets 413 and queues nothing."""
     context = make_context(write_settings())
     with serve_in_thread(create_app(context=context)) as web:
         status_line = post_chunked(web.port, oversized_body())
@@ -75,9 +73,7 @@ def test_chunked_body_over_64_kib_is_413_on_werkzeug(
     assert Queue(ORDER_QUEUE, connection=redis).count == 0
 
 
-def test_chunked_body_over_64_kib_is_413_on_gunicorn(
-    write_settings, redis_server, redis
-):
+def test_chunked_oversize_413_gunicorn(write_settings, redis_server, redis):
     """Under gunicorn as in the Procfile, a chunked body over 64 KiB is
     answered 413 and queues nothing."""
     port = free_port()

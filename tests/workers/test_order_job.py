@@ -103,7 +103,7 @@ def test_sub_resource_failure_blocks_push(order_path, caplog):
     assert len(ScheduledJobRegistry(queue=queue).get_job_ids()) == 1
     assert order_path.pushes_of(265) == []
     assert not state.is_imported(order_path.redis, CONNECTION, 265)
-    assert "shipping_addresses: BigCommerce answered 500" in caplog.text
+    assert "shipping_addresses: BigCommerce returned HTTP 500" in caplog.text
 
 
 def test_incomplete_line_items_block_push(order_path, caplog):

@@ -22,7 +22,7 @@ def stored_text(redis) -> str:
     return "\n".join(parts)
 
 
-def test_hub_error_echoing_the_token_is_not_logged_or_stored(order_path, caplog):
+def test_hub_error_echo_redacted(order_path, caplog):
     """When the hub's error body repeats the bearer token it was sent, the
     token is kept out of the log and the stored failure (UpstreamError says
     its detail is already free of credentials)."""
@@ -40,9 +40,7 @@ def test_hub_error_echoing_the_token_is_not_logged_or_stored(order_path, caplog)
     ]
 
 
-def test_bigcommerce_error_echoing_the_token_is_not_logged_or_stored(
-    order_path, caplog
-):
+def test_bigcommerce_error_echo_redacted(order_path, caplog):
     """When BigCommerce's error body repeats the X-Auth-Token it was sent, the
     access token is kept out of the log and the stored failure."""
     order_path.add_order(411)
@@ -57,8 +55,8 @@ def test_bigcommerce_error_echoing_the_token_is_not_logged_or_stored(
     assert not leaked, [line for line in seen.splitlines() if ACCESS_TOKEN in line]
 
 
-def test_order_body_with_another_id_is_not_pushed_as_this_order(order_path):
-    """If BigCommerce answers GET /v2/orders/420 with the body of order 421,
+def test_order_with_other_id_rejected(order_path):
+    """If BigCommerce returns the body of order 421 for GET /v2/orders/420,
     order 420 is not marked imported and order 421 is not pushed under order
     420's idempotency key."""
     order_path.add_order(420)
