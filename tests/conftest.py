@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +69,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for leak in SECRET_SCANNER.leaks:
             print(f"  {leak}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def stop_process_group(process: subprocess.Popen[bytes], *, grace: float = 30) -> None:
+    """Stop a process started with ``start_new_session`` and everything it forked.
+
+    SIGTERM first, as a dyno stop does, then SIGKILL after ``grace`` seconds, so that
+    no worker outlives its test and touches the next test's Redis.
+    """
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @pytest.fixture(scope="session")

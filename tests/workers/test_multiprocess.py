@@ -18,7 +18,13 @@ from rq.registry import StartedJobRegistry
 
 from sandbox.orders import make_order, make_webhook
 from sandbox.server import serve_in_thread
-from tests.conftest import CREATED, SECRETS, STORE_HASH, WEBHOOK_TOKEN
+from tests.conftest import (
+    CREATED,
+    SECRETS,
+    STORE_HASH,
+    WEBHOOK_TOKEN,
+    stop_process_group,
+)
 from webhook import create_app
 from workers import state
 from workers.context import ServiceContext
@@ -37,6 +43,7 @@ def start_worker(env: dict[str, str], log: BinaryIO) -> subprocess.Popen[bytes]:
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,
         cwd=Path(__file__).resolve().parents[2],
     )
 
@@ -120,9 +127,7 @@ def test_two_workers_push_each_order_once(
             time.sleep(1.0)  # a late duplicate push would land in this second
     finally:
         for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
+            stop_process_group(worker)
         for log in logs_out:
             log.close()
 

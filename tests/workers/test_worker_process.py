@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.orders import make_order
-from tests.conftest import CREATED, STORE_HASH
+from tests.conftest import CREATED, STORE_HASH, stop_process_group
 from workers import state
 from workers.queueing import enqueue_order_job
 
@@ -45,12 +45,12 @@ def worker(worker_env, redis, tmp_path) -> Iterator[Path]:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
+            start_new_session=True,
         )
         try:
             yield log_path
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            stop_process_group(process)
 
 
 def add_order(store, base_url, order_id):
