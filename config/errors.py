@@ -10,7 +10,7 @@ class SyncError(Exception):
 class SettingsError(SyncError):
     """The settings file is unreadable or invalid.
 
-    ``messages`` holds one line per problem, each in the form
+    ``messages`` contains one line per problem, each in the form
     ``FILE:LINE:COLUMN: KEY.PATH: what was expected``.
     """
 

@@ -119,7 +119,7 @@ class FakeHub:
             self._script.append(scripted)
 
     def start_outage(self, seconds: float, status: int = 503) -> None:
-        """Answer every push with ``status`` for the next ``seconds``."""
+        """Respond to every push with ``status`` for the next ``seconds``."""
         with self._lock:
             self._outage_status = status
             self._outage_until = time.monotonic() + seconds
@@ -132,7 +132,7 @@ class FakeHub:
             return None
 
     def reject_order(self, order_id: int, status: int, message: str) -> None:
-        """Answer every push of one order with ``status`` and ``message``."""
+        """Respond to every push of one order with ``status`` and ``message``."""
         with self._lock:
             self._rejected[order_id] = (status, message)
 

@@ -78,7 +78,7 @@ def free_port() -> int:
 def start_redis_server(
     *, port: int | None = None, directory: str | None = None, persist: bool = False
 ) -> RedisProcess:
-    """Start redis-server on 127.0.0.1 and wait until it answers PING.
+    """Start redis-server on 127.0.0.1 and wait until it replies to PING.
 
     With ``persist`` the server writes an append-only file in ``directory`` so that
     a restart keeps the queue.

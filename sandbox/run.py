@@ -102,7 +102,7 @@ def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
 
 
 class RunError(RuntimeError):
-    """A precondition of the local run failed; the message tells the fix."""
+    """A precondition of the local run failed; the message names the fix."""
 
 
 def check_redis(url: str) -> None:

@@ -42,11 +42,11 @@ def create_app(
 
 
 def _json_unexpected_error(exc: Exception) -> Any:
-    """Answer 503 instead of 500: the sender retries, and nothing was recorded."""
+    """Return 503 instead of 500, so the sender retries; nothing was recorded."""
     logger.error("request failed: unexpected %s", type(exc).__name__, exc_info=exc)
     return jsonify(error="service unavailable"), 503
 
 
 def _json_http_error(exc: HTTPException) -> Any:
-    """Answer HTTP errors (404, 405, 413) as JSON instead of HTML."""
+    """Return HTTP errors (404, 405, 413) as JSON instead of HTML."""
     return jsonify(error=exc.description or exc.name), exc.code or 500

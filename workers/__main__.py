@@ -67,7 +67,7 @@ def run_workers(context: ServiceContext) -> None:
     """Run RQ workers one after another until one is stopped by a signal.
 
     RQ's worker quits when Redis goes away, for example during a Redis restart.
-    Instead of letting the process die, a new worker starts once Redis answers.
+    Instead of letting the process die, a new worker starts once Redis responds.
     """
     while True:
         worker = SettingsAwareWorker([ORDER_QUEUE], connection=context.redis)
@@ -82,12 +82,14 @@ def run_workers(context: ServiceContext) -> None:
         if worker._shutdown_requested_date is not None:
             logger.info("worker %s stopped", worker.name)
             return
-        logger.error("worker %s quit; a new one starts when Redis answers", worker.name)
+        logger.error(
+            "worker %s quit; a new one starts when Redis responds", worker.name
+        )
         wait_for_redis(context)
 
 
 def wait_for_redis(context: ServiceContext) -> None:
-    """Block until Redis answers PING, checking every second; SIGTERM exits."""
+    """Block until Redis replies to PING, checking every second; SIGTERM exits."""
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(0))
     while True:

@@ -185,7 +185,7 @@ class BigCommerceClient:
     @staticmethod
     def _json(response: requests.Response) -> Any:
         """Decode a body; 204 and an empty body mean an empty list."""
-        # BigCommerce answers 204 with no body for an empty page or an order
+        # BigCommerce returns 204 with no body for an empty page or an order
         # without coupons, so .json() must not be called then.
         if response.status_code == 204 or not response.content:
             return []

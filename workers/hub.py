@@ -59,7 +59,7 @@ class HubClient:
         if 200 <= status < 300 or status == 409:
             return status
         detail = response_text(response, secrets=(self.hub.token,))
-        message = f"order {order_id}: hub answered {status}: {detail}"
+        message = f"order {order_id}: hub returned HTTP {status}: {detail}"
         if status in RETRYABLE_STATUSES or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)
         raise PermanentUpstreamError(message, status=status, detail=detail)

@@ -1,6 +1,6 @@
 """Periodic tasks that every worker process offers to run; one of them leads.
 
-Each tick, the worker that holds the leader key in Redis requeues order jobs that
+Each tick, the worker that has the leader key in Redis requeues order jobs that
 lost their worker, queues a catch-up poll per connection when its interval is due,
 and queues a check of the webhooks once per ``HOOK_CHECK_MINUTES`` (default 60)
 when ``public_url`` is set. The tasks themselves run as ordinary jobs on the queue.

@@ -155,7 +155,8 @@ def poll_connection(
     )
     if not lock.acquire():
         logger.info(
-            "reconcile of %s skipped: another poll holds the lock", connection.name
+            "reconcile of %s skipped: the lock is taken by another poll",
+            connection.name,
         )
         stored = read_watermark(redis, connection.name)
         return PollResult(0, 0, 0, 0, stored, polled=False)
