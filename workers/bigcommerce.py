@@ -1,6 +1,8 @@
-"""Client of BigCommerce's v2 orders API for one store.
+"""Client of BigCommerce's REST API for one store: v2 orders here, v3 catalog in
+``workers.catalog``.
 
 Every call carries ``X-Auth-Token``; the token never appears in a log line or an error.
+Every call draws on the store's shared rate-limit budget when a Redis is given.
 """
 
 from __future__ import annotations
@@ -112,40 +114,65 @@ class BigCommerceClient:
         self, path: str, params: dict[str, Any] | None = None
     ) -> requests.Response:
         """GET with waits on 429; raises by class on 5xx, 401/403 and network errors."""
+        response = self.send("GET", path, params=params)
+        self._raise_for_status(f"GET {path}", response)
+        return response
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> requests.Response:
+        """Send one request within the budget, waiting and resending on 429.
+
+        Returns the first response that is not a 429, whatever its status. Raises
+        RetryableUpstreamError on a network error or when the store still answers
+        429 after MAX_RATE_LIMIT_WAITS waits.
+        """
         for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
-            response, wait = self._send_within_budget(path, params, attempt)
+            response, wait = self._send_within_budget(
+                method, path, params, json, attempt
+            )
             if response.status_code != 429:
-                break
+                return response
             if attempt == MAX_RATE_LIMIT_WAITS:
-                raise RetryableUpstreamError(
-                    f"GET {path}: BigCommerce rate limit still exceeded after "
-                    f"{MAX_RATE_LIMIT_WAITS} waits",
-                    status=429,
-                )
+                break
             logger.warning(
-                "BigCommerce returned 429 for %s (connection=%s); waiting %.1f s",
+                "BigCommerce returned 429 for %s %s (connection=%s); waiting %.1f s",
+                method,
                 path,
                 self.connection.name,
                 wait,
             )
             time.sleep(wait)
-        self._raise_for_status(path, response)
-        return response
+        raise RetryableUpstreamError(
+            f"{method} {path}: BigCommerce rate limit still exceeded after "
+            f"{MAX_RATE_LIMIT_WAITS} waits",
+            status=429,
+        )
 
     def _send_within_budget(
-        self, path: str, params: dict[str, Any] | None, attempt: int
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        attempt: int,
     ) -> tuple[requests.Response, float]:
-        """Send one GET once the shared budget allows it, and report the response.
+        """Send one request once the shared budget allows it, and report the response.
 
         Returns the response and, for a 429, the seconds to wait before the retry;
         every worker of the store waits that long, not only this one.
         """
         if self.budget is None:
-            response = self._send(path, params)
+            response = self._send(method, path, params, json)
         else:
             request_id = self.budget.acquire()
             try:
-                response = self._send(path, params)
+                response = self._send(method, path, params, json)
             except Exception:
                 self.budget.observe(request_id, None)
                 raise
@@ -156,28 +183,36 @@ class BigCommerceClient:
             self.budget.observe(request_id, response.headers, blocked_seconds=wait)
         return response, wait
 
-    def _send(self, path: str, params: dict[str, Any] | None) -> requests.Response:
+    def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, json: Any
+    ) -> requests.Response:
         self.calls += 1
         try:
-            return self.session.get(
+            return self.session.request(
+                method,
                 self.base_url + path,
                 params=params,
+                json=json,
                 headers=self._auth,
                 timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
             )
         except requests.RequestException as exc:
             raise RetryableUpstreamError(
-                f"GET {path}: BigCommerce unreachable: {type(exc).__name__}"
+                f"{method} {path}: BigCommerce unreachable: {type(exc).__name__}"
             ) from None
 
-    def _raise_for_status(self, path: str, response: requests.Response) -> None:
+    def error_detail(self, response: requests.Response) -> str:
+        """Return the start of an error body with the access token masked."""
+        return response_text(
+            response, secrets=(self.connection.credentials.access_token,)
+        )
+
+    def _raise_for_status(self, request: str, response: requests.Response) -> None:
         status = response.status_code
         if status < 400 or status == 404:
             return
-        detail = response_text(
-            response, secrets=(self.connection.credentials.access_token,)
-        )
-        message = f"GET {path}: BigCommerce returned HTTP {status}: {detail}"
+        detail = self.error_detail(response)
+        message = f"{request}: BigCommerce returned HTTP {status}: {detail}"
         if status in (408,) or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)
         raise PermanentUpstreamError(message, status=status, detail=detail)

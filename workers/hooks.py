@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -31,13 +30,8 @@ from config.errors import (
     SettingsError,
 )
 from config.model import Connection
-from workers.bigcommerce import (
-    MAX_RATE_LIMIT_WAITS,
-    READ_TIMEOUT_SECONDS,
-    api_url,
-    rate_limit_wait,
-)
-from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
+from workers.bigcommerce import BigCommerceClient
+from workers.http import response_text
 from workers.jobs import worker_context
 from workers.queueing import ORDER_QUEUE
 from workers.scopes import (
@@ -222,16 +216,22 @@ class HooksClient:
         *,
         session: requests.Session | None = None,
         base_url: str | None = None,
+        redis: Redis | None = None,
     ) -> None:
+        """Without ``redis`` the client has no shared budget and only obeys 429s."""
         self.connection = connection
-        self.session = session or new_session()
-        self.base_url = f"{base_url or api_url()}/stores/{connection.store_hash}/v3"
-        self._auth = {"X-Auth-Token": connection.credentials.access_token}
+        self.api = BigCommerceClient(
+            connection, session=session, base_url=base_url, redis=redis
+        )
         self._secrets = (
             connection.credentials.access_token,
             connection.webhooks.token,
         )
-        self.calls = 0
+
+    @property
+    def calls(self) -> int:
+        """Number of requests sent, 429 answers included."""
+        return self.api.calls
 
     def list_hooks(self) -> list[Hook]:
         """Return every hook of the store, all pages."""
@@ -298,49 +298,14 @@ class HooksClient:
         A 429 means BigCommerce did not act on the request, so a POST is sent
         again too.
         """
-        for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
-            response = self._send(method, path, params, json_body)
-            if response.status_code != 429:
-                break
-            if attempt == MAX_RATE_LIMIT_WAITS:
-                raise RetryableUpstreamError(
-                    f"{method} {path}: BigCommerce rate limit still exceeded after "
-                    f"{MAX_RATE_LIMIT_WAITS} waits",
-                    status=429,
-                )
-            wait = rate_limit_wait(response, attempt)
-            logger.warning(
-                "BigCommerce returned 429 for %s %s (connection=%s); waiting %.1f s",
-                method,
-                path,
-                self.connection.name,
-                wait,
-            )
-            time.sleep(wait)
+        response = self.api.send(
+            method,
+            "/v3" + path,
+            params=dict(params) if params is not None else None,
+            json=json_body,
+        )
         self._raise_for_status(method, path, response)
         return response
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json_body: Mapping[str, Any] | None,
-    ) -> requests.Response:
-        self.calls += 1
-        try:
-            return self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json_body,
-                headers=self._auth,
-                timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
-            )
-        except requests.RequestException as exc:
-            raise RetryableUpstreamError(
-                f"{method} {path}: BigCommerce unreachable: {type(exc).__name__}"
-            ) from None
 
     def _raise_for_status(
         self, method: str, path: str, response: requests.Response
@@ -610,7 +575,9 @@ def check_hooks_job(connection_name: str) -> dict[str, Any]:
 
     started = dt.datetime.now(dt.UTC)
     previous = last_hook_check(redis, connection_name)
-    check = check_hooks(connection, settings.public_url)
+    check = check_hooks(
+        connection, settings.public_url, client=HooksClient(connection, redis=redis)
+    )
     record = {
         "at": started.isoformat(),
         "active": check.active,

@@ -360,7 +360,7 @@ def test_client_errors_by_class(hooks_path, client, status, error):
 
 def test_client_waits_on_429_for_post(hooks_path, client, monkeypatch):
     waits = []
-    monkeypatch.setattr("workers.hooks.time.sleep", waits.append)
+    monkeypatch.setattr("workers.bigcommerce.time.sleep", waits.append)
     hooks_path.store.inject_fault(r"/v3/hooks$", 429, count=2, method="POST")
     created = client.create_hook(desired()[0].create_body())
     assert created.scope == ORDER_CREATED
