@@ -2,7 +2,8 @@
 
 Serves ``/stores/<store_hash>/v2/orders`` and an order's products, shipping
 addresses and coupons from a FakeStore, with BigCommerce's token check,
-rate-limit headers, paging and HTTP 204 for empty pages.
+rate-limit headers, paging and HTTP 204 for empty pages. The same app serves the
+v3 hooks (sandbox.hooks) and catalog (sandbox.catalog) routes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import make_server
 
+from sandbox.catalog import register_catalog_routes
 from sandbox.dates import InvalidDateError, parse_api_datetime
 from sandbox.hooks import register_hook_routes
 from sandbox.orders import DEFAULT_STORE_HASH, StoreOrder, api_base_url, rebase_links
@@ -85,6 +87,7 @@ def create_bigcommerce_app(store: FakeStore) -> Flask:
         methods=["GET"],
     )
     register_hook_routes(app, store)
+    register_catalog_routes(app, store)
     return app
 
 
@@ -142,6 +145,7 @@ def _gate_request() -> Response | None:
         args={key: request.args.getlist(key) for key in request.args},
         headers=dict(request.headers.items()),
         time=dt.datetime.now(dt.UTC).timestamp(),
+        body=_json_body(),
     )
     store.record_request(record)
     store.sleep_latency()
@@ -164,6 +168,18 @@ def _gate_request() -> Response | None:
         )
         return error_response(401, UNAUTHORIZED_MESSAGE)
     return None
+
+
+def _json_body() -> Any:
+    # Parses the cached raw body without touching Flask's JSON cache, so the
+    # routes' own get_json() calls still apply their Content-Type check.
+    data = request.get_data(cache=True)
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 def _fault_response(fault: Fault) -> Response:

@@ -279,7 +279,7 @@ def delete_hook_by_id(store_hash: str, hook_id: int) -> Response:
 
 
 @bp.after_request
-def _use_v3_error_shape(response: Response) -> Response:
+def use_v3_error_shape(response: Response) -> Response:
     """Rewrite the app's v2 error list (token check, faults, 404) to the v3 shape."""
     if response.status_code < 400 or not response.is_json:
         return response

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.catalog import CatalogRegistry
 from sandbox.dates import now_rfc2822
 from sandbox.hooks import HookRegistry
 from sandbox.orders import STATUS_LABELS, StoreOrder
@@ -20,7 +21,11 @@ DEFAULT_RATE_LIMIT_WINDOW_MS = 30_000
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the stand-in received it; ``time`` is the Unix epoch."""
+    """One request as the stand-in received it; ``time`` is the Unix epoch.
+
+    ``body`` is the request body parsed as JSON whatever the Content-Type, or None
+    when the request has no body or the body is not valid JSON.
+    """
 
     method: str
     path: str
@@ -28,6 +33,7 @@ class RequestRecord:
     args: dict[str, list[str]]
     headers: dict[str, str]
     time: float
+    body: Any = None
 
     @property
     def store_hash(self) -> str | None:
@@ -103,6 +109,7 @@ class FakeStore:
         self._requests: list[RequestRecord] = []
         self._calls: dict[str, collections.deque[float]] = {}
         self.hook_registry = HookRegistry()
+        self.catalog = CatalogRegistry()
 
     def add_store(self, store_hash: str, access_token: str) -> None:
         """Create a store (or replace its token) that accepts ``access_token``."""

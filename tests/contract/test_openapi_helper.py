@@ -12,6 +12,7 @@ from tests.contract.openapi import (
     require_reference_file,
     response_schema_pointer,
     validate_response,
+    validate_schema,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -110,3 +111,36 @@ def test_swagger_query_parameters(swagger_document):
 def test_missing_operation_named(swagger_document):
     with pytest.raises(ContractError, match="not found"):
         response_schema_pointer(swagger_document, "/orders")
+
+
+OPENAPI_DOCUMENT = """\
+openapi: '3.0.3'
+info: {title: Sample, version: '1'}
+paths: {}
+components:
+  schemas:
+    item:
+      type: object
+      properties:
+        id: {type: integer, readOnly: true}
+        price: {type: number, x-nullable: true}
+"""
+
+
+@pytest.fixture
+def openapi_document(tmp_path):
+    path = tmp_path / "sample.v3.yml"
+    path.write_text(OPENAPI_DOCUMENT, encoding="utf-8")
+    return load_document(path)
+
+
+def test_write_check_rejects_read_only(openapi_document):
+    pointer = "#/components/schemas/item"
+
+    validate_schema(openapi_document, pointer, {"id": 1})
+    with pytest.raises(ContractError, match="read-only"):
+        validate_schema(openapi_document, pointer, {"id": 1}, write=True)
+
+
+def test_openapi3_x_nullable_accepts_null(openapi_document):
+    validate_schema(openapi_document, "#/components/schemas/item", {"price": None})
