@@ -112,9 +112,15 @@ def settings_yaml(
     webhooks: str = f"token: {WEBHOOK_TOKEN}",
     store_hash: str = STORE_HASH,
     hub_timeout: int = 10,
+    connection_settings: str = "",
 ) -> str:
-    """Return a valid settings file with one connection named main-store."""
+    """Return a valid settings file with one connection named main-store.
+
+    ``connection_settings`` is YAML added under the connection's ``settings``, such
+    as ``variant_option_type`` or an ``offers`` block.
+    """
     filter_lines = textwrap.indent(textwrap.dedent(filters).strip(), " " * 8)
+    extra_lines = textwrap.indent(textwrap.dedent(connection_settings).strip(), " " * 6)
     webhook_lines = textwrap.indent(textwrap.dedent(webhooks).strip(), " " * 6)
     return (
         "hub:\n"
@@ -133,6 +139,7 @@ def settings_yaml(
         "      order_filters:\n"
         f"        statuses: {statuses}\n"
         f"{filter_lines}\n"
+        f"{extra_lines}\n"
     )
 
 

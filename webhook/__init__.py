@@ -1,4 +1,5 @@
-"""Flask application of the sync service: webhook endpoint, health check, commands."""
+"""Flask application of the sync service: webhook endpoint, offer intake, health
+check and commands."""
 
 from __future__ import annotations
 
@@ -32,9 +33,11 @@ def create_app(
     app.extensions["sync"] = context or ServiceContext()
 
     from webhook.cli import register_commands
+    from webhook.offers import bp as offers_bp
     from webhook.routes import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(offers_bp)
     register_commands(app)
     app.register_error_handler(HTTPException, _json_http_error)
     app.register_error_handler(Exception, _json_unexpected_error)

@@ -15,6 +15,7 @@ from config.loader import load_settings, settings_path
 from config.model import Connection, Settings
 from config.statuses import status_name
 from webhook.cli_hooks import hooks_group
+from webhook.cli_offers import offers_group
 from webhook.cli_ops import backfill, status
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
@@ -28,6 +29,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(backfill)
     app.cli.add_command(status)
     app.cli.add_command(hooks_group)
+    app.cli.add_command(offers_group)
 
 
 @click.command("check-config")
@@ -121,7 +123,7 @@ def explain(connection_name: str, order_id: int, as_json: bool) -> None:
 @click.option("--connection", "connection_name", help="Only this connection's jobs.")
 @with_appcontext
 def replay_failed(connection_name: str | None) -> None:
-    """Put failed order jobs back in the queue with a fresh retry budget."""
+    """Put failed order and offer jobs back in the queue with a fresh retry budget."""
     context = current_app.extensions["sync"]
     if connection_name and context.settings.connection(connection_name) is None:
         raise click.ClickException(f"unknown connection {connection_name!r}")

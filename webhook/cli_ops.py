@@ -18,6 +18,7 @@ from workers.bigcommerce import PAGE_LIMIT, BigCommerceClient
 from workers.context import ServiceContext
 from workers.filters import InvalidOrderData, decide, resolve_created_from
 from workers.hooks import last_hook_check
+from workers.offers import offer_queue, offer_result_counts
 from workers.queueing import enqueue_order_job, order_queue
 from workers.reconcile import read_last_poll
 
@@ -136,13 +137,17 @@ def describe_counts(counts: Counter[str]) -> str:
 @click.command("status")
 @with_appcontext
 def status() -> None:
-    """Show per connection: queue, failed and retrying jobs, poll, hooks, imports."""
+    """Show per connection: queue, failed and retrying jobs, poll, hooks, imports,
+    offers."""
     context = _context()
     redis = context.redis
     queue = order_queue(redis)
     waiting = queue.get_job_ids()
     failed = FailedJobRegistry(queue=queue).get_job_ids()
     retrying = ScheduledJobRegistry(queue=queue).get_job_ids()
+    offers = offer_queue(redis)
+    waiting_offers = offers.get_job_ids()
+    failed_offers = FailedJobRegistry(queue=offers).get_job_ids()
     for connection in context.settings.connections:
         prefix = f"order-{connection.name}-"
         click.echo(f"connection {connection.name}")
@@ -154,10 +159,22 @@ def status() -> None:
         hooks = last_hook_check(redis, connection.name)
         click.echo(f"  last catch-up poll: {describe_poll(poll)}")
         click.echo(f"  webhooks: {describe_hooks(hooks)}")
+        offer_prefix = f"offer-{connection.name}-"
+        click.echo(
+            f"  offers: {describe_results(offer_result_counts(redis, connection.name))}"
+            f"; waiting jobs: {count_prefixed(waiting_offers, offer_prefix)}"
+            f", failed jobs: {count_prefixed(failed_offers, offer_prefix)}"
+        )
 
 
 def count_prefixed(job_ids: list[str], prefix: str) -> int:
     return sum(1 for job_id in job_ids if job_id.startswith(prefix))
+
+
+def describe_results(counts: Counter[str]) -> str:
+    if not counts:
+        return "none pushed"
+    return ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
 
 
 def describe_poll(summary: dict[str, Any] | None) -> str:

@@ -21,7 +21,7 @@ from workers.context import ServiceContext
 from workers.jobs import set_worker_context, worker_context
 from workers.logs import configure_logging
 from workers.maintenance import MaintenanceLoop
-from workers.queueing import ORDER_QUEUE
+from workers.queueing import WORKER_QUEUES
 
 logger = logging.getLogger("workers")
 
@@ -49,7 +49,7 @@ class SettingsAwareWorker(Worker):
 
 
 def main() -> None:
-    """Run a worker on the order queue until it is stopped."""
+    """Run a worker on the order and offer queues until it is stopped."""
     configure_logging()
     context = ServiceContext()
     try:
@@ -70,8 +70,10 @@ def run_workers(context: ServiceContext) -> None:
     Instead of letting the process die, a new worker starts once Redis responds.
     """
     while True:
-        worker = SettingsAwareWorker([ORDER_QUEUE], connection=context.redis)
-        logger.info("worker %s starting on queue %s", worker.name, ORDER_QUEUE)
+        worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
+        logger.info(
+            "worker %s starting on queues %s", worker.name, ", ".join(WORKER_QUEUES)
+        )
         try:
             worker.work(
                 with_scheduler=True,

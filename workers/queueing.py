@@ -22,6 +22,10 @@ from workers import state
 logger = logging.getLogger(__name__)
 
 ORDER_QUEUE = "orders"
+OFFER_QUEUE = "offers"
+# Workers take order jobs before offer jobs, so a large offer push never delays
+# the import of orders.
+WORKER_QUEUES = (ORDER_QUEUE, OFFER_QUEUE)
 ORDER_JOB = "workers.jobs.process_order"
 JOB_TIMEOUT_SECONDS = 600
 RESULT_TTL_SECONDS = 3600
@@ -46,6 +50,11 @@ RETRY_INTERVALS = retry_intervals()
 
 def order_queue(redis: Redis) -> Queue:
     return Queue(ORDER_QUEUE, connection=redis)
+
+
+def worker_queues(redis: Redis) -> list[Queue]:
+    """Return every queue the workers serve, orders first."""
+    return [Queue(name, connection=redis) for name in WORKER_QUEUES]
 
 
 def enqueue_order_job(

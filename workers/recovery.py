@@ -1,9 +1,9 @@
-"""Recovery of order jobs whose worker died, and replay of failed jobs.
+"""Recovery of jobs whose worker died, and replay of failed jobs.
 
 RQ keeps a job whose worker was killed in the started registry until the job's
-timeout has passed, and before RQ 2 it never retried such a job. Order jobs hold a
-lease (see ``workers.lease``), so a started job without a lease has lost its worker
-and is put back in the queue within seconds.
+timeout has passed, and before RQ 2 it never retried such a job. Order and offer
+jobs hold a lease (see ``workers.lease``), so a started job without a lease has
+lost its worker and is put back in its queue within seconds.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import datetime as dt
 import logging
 
 from redis import Redis
+from rq import Queue
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from workers.lease import LEASE_TTL_SECONDS, lease_key
-from workers.queueing import RETRY_INTERVALS, order_queue
+from workers.queueing import RETRY_INTERVALS, worker_queues
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +32,13 @@ SUSPECTS_KEY = "sync:recovery:suspects"
 def recover_abandoned_jobs(
     redis: Redis, *, now: dt.datetime | None = None
 ) -> list[str]:
-    """Requeue started order jobs whose lease is gone for long; returns their ids."""
+    """Requeue started jobs whose lease is gone for long; returns their ids."""
     now_s = (now or dt.datetime.now(dt.UTC)).timestamp()
-    queue = order_queue(redis)
-    registry = StartedJobRegistry(queue=queue)
-    started = set(registry.get_job_ids(cleanup=False))
+    queues = {}
+    for queue in worker_queues(redis):
+        registry = StartedJobRegistry(queue=queue)
+        queues.update(dict.fromkeys(registry.get_job_ids(cleanup=False), queue))
+    started = set(queues)
     suspects = {
         _text(key): float(value) for key, value in redis.hgetall(SUSPECTS_KEY).items()
     }
@@ -53,7 +56,8 @@ def recover_abandoned_jobs(
         if first_seen is None:
             redis.hset(SUSPECTS_KEY, job_id, now_s)
             continue
-        if now_s - first_seen >= MISSING_LEASE_SECONDS and _requeue(redis, job_id):
+        lost = now_s - first_seen >= MISSING_LEASE_SECONDS
+        if lost and _requeue(redis, queues[job_id], job_id):
             redis.hdel(SUSPECTS_KEY, job_id)
             recovered.append(job_id)
     return recovered
@@ -63,12 +67,11 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _requeue(redis: Redis, job_id: str) -> bool:
+def _requeue(redis: Redis, queue: Queue, job_id: str) -> bool:
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
         return False
-    queue = order_queue(redis)
     StartedJobRegistry(queue=queue).remove_executions(job)
     job.started_at = None
     queue.enqueue_job(job)
@@ -77,8 +80,18 @@ def _requeue(redis: Redis, job_id: str) -> bool:
 
 
 def replay_failed_jobs(redis: Redis, *, connection: str | None = None) -> list[str]:
-    """Requeue failed order jobs, with a fresh retry budget; returns their ids."""
-    queue = order_queue(redis)
+    """Requeue failed jobs, with a fresh retry budget; returns their ids.
+
+    ``connection`` limits the replay to jobs whose first argument names it, which
+    every order and offer job has.
+    """
+    replayed = []
+    for queue in worker_queues(redis):
+        replayed += _replay_failed(redis, queue, connection)
+    return replayed
+
+
+def _replay_failed(redis: Redis, queue: Queue, connection: str | None) -> list[str]:
     registry = FailedJobRegistry(queue=queue)
     replayed = []
     for job_id in registry.get_job_ids():

@@ -134,12 +134,23 @@ def order_lock(
     ttl_seconds: float,
     wait_seconds: float,
 ) -> Iterator[bool]:
-    """Hold the per-order push lock; yields False when it could not be taken in time.
+    """Hold the per-order push lock; yields False when it could not be taken in time."""
+    key = lock_key(connection, order_id)
+    with held_lock(
+        redis, key, ttl_seconds=ttl_seconds, wait_seconds=wait_seconds
+    ) as acquired:
+        yield acquired
+
+
+@contextmanager
+def held_lock(
+    redis: Redis, key: str, *, ttl_seconds: float, wait_seconds: float
+) -> Iterator[bool]:
+    """Hold the lock at ``key``; yields False when it could not be taken in time.
 
     A thread renews the lock while it is held, and it expires ``ttl_seconds`` after
-    its holder died, so a killed worker never blocks an order for longer than that.
+    its holder died, so a killed worker never blocks the lock for longer than that.
     """
-    key = lock_key(connection, order_id)
     token = uuid.uuid4().hex
     deadline = time.monotonic() + wait_seconds
     acquired = bool(redis.set(key, token, nx=True, px=int(ttl_seconds * 1000)))

@@ -110,4 +110,5 @@ def test_status_reports_counts(runner, order_path):
     assert "  imported orders: 2" in result.output
     assert "  last catch-up poll: never" in result.output
     assert "  webhooks: not checked yet" in result.output
+    assert "  offers: none pushed; waiting jobs: 0, failed jobs: 0" in result.output
     assert state.imported_count(order_path.redis, CONNECTION) == 2

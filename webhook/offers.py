@@ -1,0 +1,116 @@
+"""Offer intake from the hub: ``POST /offers`` and ``GET /offers/{connection}/{sku}``.
+
+Both require ``Authorization: Bearer {hub.inbound_token}``. The intake validates the
+whole request before it queues anything, so a 400 leaves nothing half queued.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
+
+from config.errors import SettingsError
+from config.model import Settings
+from webhook.routes import read_body, service
+from workers.offer_model import OfferRequestError, TooManyOffers, parse_offer_request
+from workers.offers import enqueue_offers, offer_result
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("offers", __name__)
+
+# 100 offers with dozens of variants each fit well within this.
+MAX_OFFER_BODY_BYTES = 8 * 1024 * 1024
+BEARER = "bearer "
+
+
+def _authorized(settings: Settings) -> bool:
+    """Return whether the request carries the hub's inbound token."""
+    header = request.headers.get("Authorization", "")
+    if not header[: len(BEARER)].lower() == BEARER:
+        return False
+    received = header[len(BEARER) :].strip().encode()
+    expected = settings.hub.inbound_token.encode()
+    return hmac.compare_digest(received, expected)
+
+
+def _unauthorized() -> ResponseReturnValue:
+    logger.warning(
+        "offer request rejected: missing or invalid bearer token (%s %s)",
+        request.method,
+        request.path,
+    )
+    return (
+        jsonify(error="authentication failed: send Authorization: Bearer <token>"),
+        401,
+        {"WWW-Authenticate": 'Bearer realm="offers"'},
+    )
+
+
+@bp.post("/offers")
+def receive_offers() -> ResponseReturnValue:
+    """Validate offers from the hub and queue one job per offer."""
+    try:
+        settings = service().settings
+    except SettingsError as exc:
+        logger.error("offers not accepted: no valid settings loaded: %s", exc.first)
+        return jsonify(error="service unavailable: no valid settings"), 503
+    if not _authorized(settings):
+        return _unauthorized()
+
+    request.max_content_length = MAX_OFFER_BODY_BYTES + 1
+    body = read_body(MAX_OFFER_BODY_BYTES)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        logger.warning("offer request rejected: invalid JSON: %s", exc)
+        return jsonify(error=f"invalid JSON: {exc}"), 400
+    try:
+        offer_request = parse_offer_request(data)
+    except TooManyOffers as exc:
+        logger.warning("offer request rejected: %s", exc)
+        return jsonify(error="too many offers", errors=exc.messages), 413
+    except OfferRequestError as exc:
+        logger.warning("offer request rejected: %s", exc)
+        return jsonify(error="invalid offer request", errors=exc.messages), 400
+
+    name = offer_request.connection
+    if settings.connection(name) is None:
+        message = f"connection: {name!r} is not a configured connection"
+        logger.warning("offer request rejected: %s", message)
+        return jsonify(error="invalid offer request", errors=[message]), 400
+
+    try:
+        entries = enqueue_offers(service().redis, name, offer_request.offers)
+    except RedisError as exc:
+        logger.error("offers not queued: Redis unreachable: %s", exc)
+        return jsonify(error="service unavailable: queue unreachable"), 503
+    logger.info("offers queued: %d for connection %s", len(entries), name)
+    return jsonify(offers=entries), 202
+
+
+@bp.get("/offers/<connection>/<path:sku>")
+def get_offer_result(connection: str, sku: str) -> ResponseReturnValue:
+    """Return the latest result of one SKU's push."""
+    try:
+        settings = service().settings
+    except SettingsError as exc:
+        logger.error("offer lookup failed: no valid settings loaded: %s", exc.first)
+        return jsonify(error="service unavailable: no valid settings"), 503
+    if not _authorized(settings):
+        return _unauthorized()
+    if settings.connection(connection) is None:
+        return jsonify(error=f"connection {connection!r} is not configured"), 404
+    try:
+        result = offer_result(service().redis, connection, sku)
+    except RedisError as exc:
+        logger.error("offer lookup failed: Redis unreachable: %s", exc)
+        return jsonify(error="service unavailable: Redis unreachable"), 503
+    if result is None:
+        return jsonify(error=f"no offer with SKU {sku!r} for {connection}"), 404
+    return jsonify(result), 200

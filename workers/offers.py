@@ -1,0 +1,307 @@
+"""Offer jobs: enqueueing with a pending result, the RQ job, and the stored results.
+
+Each offer's latest result is kept in the hash ``sync:offers:{connection}`` under its
+SKU. Intake stores ``pending`` with the new job's id; a job stores its outcome only
+while the record still names that job, so an older job that finishes late never
+overwrites the result of a newer push of the same SKU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections import Counter
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry, get_current_job
+
+from config.errors import PermanentError, RetryableError
+from config.model import Connection
+from workers import state
+from workers.catalog import CatalogClient
+from workers.jobs import LOCK_WAIT_SECONDS, worker_context
+from workers.lease import JobLease
+from workers.offer_model import Offer
+from workers.offer_push import OfferOutcome, push_offer
+from workers.queueing import (
+    FAILURE_TTL_SECONDS,
+    JOB_TIMEOUT_SECONDS,
+    OFFER_QUEUE,
+    RESULT_TTL_SECONDS,
+    RETRY_INTERVALS,
+)
+
+logger = logging.getLogger(__name__)
+
+OFFER_JOB = "workers.offers.process_offer"
+RESULT_FIELDS = ("sku", "connection", "result", "product_id", "messages", "updated_at")
+CREATED_PRODUCT_META = "created_product"
+
+# Stores ARGV[3] (a JSON record) under field ARGV[1] unless the stored record names
+# another job than ARGV[2]; returns 1 when it stored the record.
+_STORE_IF_CURRENT = """
+local stored = redis.call('hget', KEYS[1], ARGV[1])
+if stored then
+    local ok, record = pcall(cjson.decode, stored)
+    if ok and record['job_id'] ~= ARGV[2] then
+        return 0
+    end
+end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
+
+def results_key(connection: str) -> str:
+    return f"sync:offers:{connection}"
+
+
+def offer_queue(redis: Redis) -> Queue:
+    return Queue(OFFER_QUEUE, connection=redis)
+
+
+def enqueue_offers(
+    redis: Redis, connection: str, offers: tuple[Offer, ...] | list[Offer]
+) -> list[dict[str, Any]]:
+    """Queue one job per offer and store each as pending, all or nothing.
+
+    Returns ``{"sku", "result": "pending", "job_id"}`` per offer, in order. Raises
+    redis.exceptions.RedisError when Redis is unreachable; then nothing was queued.
+    """
+    queue = offer_queue(redis)
+    previous = _stored_records(redis, connection, [offer.sku for offer in offers])
+    entries = []
+    with redis.pipeline() as pipe:
+        # MULTI first: RQ's enqueue watches keys unless the pipeline is in MULTI.
+        pipe.multi()
+        for offer in offers:
+            job_id = f"offer-{connection}-{uuid.uuid4().hex[:16]}"
+            earlier = previous.get(offer.sku) or {}
+            record = _record(
+                connection,
+                offer.sku,
+                job_id,
+                "pending",
+                product_id=earlier.get("product_id"),
+                messages=[],
+            )
+            pipe.hset(results_key(connection), offer.sku, json.dumps(record))
+            queue.enqueue_call(
+                OFFER_JOB,
+                args=(connection, offer.to_dict()),
+                job_id=job_id,
+                timeout=JOB_TIMEOUT_SECONDS,
+                result_ttl=RESULT_TTL_SECONDS,
+                failure_ttl=FAILURE_TTL_SECONDS,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                description=f"offer {offer.sku} of {connection}",
+                pipeline=pipe,
+            )
+            entries.append({"sku": offer.sku, "result": "pending", "job_id": job_id})
+        pipe.execute()
+    return entries
+
+
+def offer_result(redis: Redis, connection: str, sku: str) -> dict[str, Any] | None:
+    """Return the stored result of a SKU with the public fields, or None."""
+    record = _stored_records(redis, connection, [sku]).get(sku)
+    if record is None:
+        return None
+    return {name: record.get(name) for name in RESULT_FIELDS}
+
+
+def offer_result_counts(redis: Redis, connection: str) -> Counter[str]:
+    """Count the stored results of a connection's offers by result."""
+    counts: Counter[str] = Counter()
+    for _, value in redis.hscan_iter(results_key(connection)):
+        counts[json.loads(value).get("result", "unknown")] += 1
+    return counts
+
+
+def process_offer(connection_name: str, offer_data: dict[str, Any]) -> str:
+    """RQ job: push one offer to the catalog and store its result.
+
+    Returns the result (created, updated or failed). Raises RetryableError
+    subclasses for transient failures, so RQ retries the job, and PermanentError
+    subclasses (such as rejected credentials) after storing the failure.
+    """
+    context = worker_context()
+    redis = context.redis
+    offer = Offer.from_dict(offer_data)
+    job = get_current_job()
+    job_id = job.id if job is not None else ""
+    connection = context.settings.connection(connection_name)
+    if connection is None:
+        message = f"connection {connection_name} is no longer configured"
+        logger.error("offer %s failed: %s", offer.sku, message)
+        _store(redis, connection_name, offer.sku, job_id, "failed", None, [message])
+        return "failed"
+    if job is None:
+        return _push_locked(redis, connection, offer, job_id)
+    with JobLease(redis, job.id):
+        return _push_locked(redis, connection, offer, job_id)
+
+
+def _push_locked(
+    redis: Redis, connection: Connection, offer: Offer, job_id: str
+) -> str:
+    """Push while holding the SKU's lock, so two pushes of one SKU never overlap."""
+    with state.held_lock(
+        redis,
+        f"sync:lock:offer:{connection.name}:{offer.sku}",
+        ttl_seconds=state.ORDER_LOCK_TTL_SECONDS,
+        wait_seconds=LOCK_WAIT_SECONDS,
+    ) as locked:
+        if not locked:
+            raise RetryableError(f"offer {offer.sku}: another worker holds its lock")
+        return _push(redis, connection, offer, job_id)
+
+
+def _push(redis: Redis, connection: Connection, offer: Offer, job_id: str) -> str:
+    job = get_current_job()
+    client = CatalogClient(connection, redis=redis)
+    created_earlier = job is not None and CREATED_PRODUCT_META in job.meta
+    try:
+        outcome = push_offer(
+            client,
+            connection,
+            offer,
+            created_earlier=created_earlier,
+            on_created=_remember_created,
+        )
+    except RetryableError as exc:
+        _store_retry(redis, connection, offer, job_id, exc)
+        raise
+    except PermanentError as exc:
+        _store(redis, connection.name, offer.sku, job_id, "failed", None, [str(exc)])
+        logger.error(
+            "offer %s failed permanently (connection=%s): %s",
+            offer.sku,
+            connection.name,
+            exc,
+        )
+        if job is not None:
+            job.retries_left = 0
+        raise
+    _store_outcome(redis, connection, offer, job_id, outcome)
+    return outcome.result
+
+
+def _remember_created(product_id: int) -> None:
+    """Note the created product on the job, so a retry still reports ``created``."""
+    job = get_current_job()
+    if job is not None:
+        job.meta[CREATED_PRODUCT_META] = product_id
+        job.save_meta()
+
+
+def _store_retry(
+    redis: Redis,
+    connection: Connection,
+    offer: Offer,
+    job_id: str,
+    exc: RetryableError,
+) -> None:
+    job = get_current_job()
+    final = job is None or not job.retries_left
+    result = "failed" if final else "pending"
+    if final:
+        message = f"gave up after the last retry: {exc}"
+    else:
+        message = f"attempt failed, retrying: {exc}"
+    _store(redis, connection.name, offer.sku, job_id, result, None, [message])
+    logger.warning("offer %s: %s (connection=%s)", offer.sku, message, connection.name)
+
+
+def _store_outcome(
+    redis: Redis,
+    connection: Connection,
+    offer: Offer,
+    job_id: str,
+    outcome: OfferOutcome,
+) -> None:
+    _store(
+        redis,
+        connection.name,
+        offer.sku,
+        job_id,
+        outcome.result,
+        outcome.product_id,
+        outcome.messages,
+    )
+    log = logger.info if outcome.result != "failed" else logger.error
+    log(
+        "offer %s %s (connection=%s product=%s): %s",
+        offer.sku,
+        outcome.result,
+        connection.name,
+        outcome.product_id,
+        "; ".join(outcome.messages) or "no changes",
+    )
+
+
+def _store(
+    redis: Redis,
+    connection: str,
+    sku: str,
+    job_id: str,
+    result: str,
+    product_id: int | None,
+    messages: list[str],
+) -> None:
+    """Store a result unless a newer push of the SKU has replaced this job's record.
+
+    A missing ``product_id`` keeps the one already stored.
+    """
+    if product_id is None:
+        product_id = (_stored_records(redis, connection, [sku]).get(sku) or {}).get(
+            "product_id"
+        )
+    record = _record(
+        connection, sku, job_id, result, product_id=product_id, messages=messages
+    )
+    stored = redis.eval(
+        _STORE_IF_CURRENT, 1, results_key(connection), sku, job_id, json.dumps(record)
+    )
+    if not stored:
+        logger.info(
+            "offer %s: result %s of job %s not stored; a newer push replaced it",
+            sku,
+            result,
+            job_id,
+        )
+
+
+def _record(
+    connection: str,
+    sku: str,
+    job_id: str,
+    result: str,
+    *,
+    product_id: Any,
+    messages: list[str],
+) -> dict[str, Any]:
+    return {
+        "sku": sku,
+        "connection": connection,
+        "result": result,
+        "product_id": product_id,
+        "messages": messages,
+        "updated_at": state.utc_now_text(),
+        "job_id": job_id,
+    }
+
+
+def _stored_records(
+    redis: Redis, connection: str, skus: list[str]
+) -> dict[str, dict[str, Any]]:
+    if not skus:
+        return {}
+    values = redis.hmget(results_key(connection), skus)
+    records = {}
+    for sku, value in zip(skus, values, strict=True):
+        if value is not None:
+            records[sku] = json.loads(value)
+    return records
