@@ -156,6 +156,7 @@ def start_sandbox(
             "BIGCOMMERCE_STORE_HASH": scenario.SANDBOX_STORE_HASH,
             "BIGCOMMERCE_ACCESS_TOKEN": scenario.SANDBOX_ACCESS_TOKEN,
             "BIGCOMMERCE_WEBHOOK_TOKEN": scenario.SANDBOX_WEBHOOK_TOKEN,
+            "HUB_INBOUND_TOKEN": scenario.SANDBOX_INBOUND_TOKEN,
             "HUB_URL": hub_server.url,
         }
     )
@@ -263,11 +264,64 @@ def play_demo(
         deliver(session, base, scenario.payment_events(store))
     ok = wait_for_decisions(redis, args.demo_timeout)
     report(redis, hub)
+    with requests.Session() as session:
+        offers_ok = push_offers(session, base, args.demo_timeout)
     if args.exit_after_demo:
         if not ok:
             say("not every sandbox order reached its expected decision")
+        if not offers_ok:
+            say("not every sandbox offer reached its expected result")
+        ok = ok and offers_ok
         manager.returncode = 0 if ok else 1
         manager.terminate()
+
+
+def push_offers(session: requests.Session, base: str, timeout: float) -> bool:
+    """Post the sandbox offers, wait for their results and print them.
+
+    Returns whether every offer got its expected result.
+    """
+    auth = {"Authorization": f"Bearer {scenario.SANDBOX_INBOUND_TOKEN}"}
+    body = json.loads(scenario.OFFERS_FILE.read_text(encoding="utf-8"))
+    response = session.post(f"{base}/offers", json=body, headers=auth, timeout=10)
+    say(
+        f"sandbox: posted {len(body['offers'])} offers from "
+        f"{scenario.OFFERS_FILE.relative_to(ROOT)} to /offers: {response.status_code}"
+    )
+    results = wait_for_offer_results(session, base, auth, timeout)
+    say("sandbox offer results (GET /offers/main-store/SKU):")
+    ok = True
+    for sku, expected in scenario.EXPECTED_OFFERS.items():
+        result = results.get(sku, {})
+        matches = result.get("result") == expected
+        ok = ok and matches
+        mark = "ok" if matches else "??"
+        messages = "; ".join(result.get("messages") or [])
+        product_id = result.get("product_id")
+        product = f"product {product_id}" if product_id else "no product"
+        outcome_text = result.get("result", "missing")
+        say(f"  [{mark}] offer {sku} {outcome_text}, {product}: {messages}")
+    return ok
+
+
+def wait_for_offer_results(
+    session: requests.Session, base: str, auth: dict[str, str], timeout: float
+) -> dict[str, dict[str, Any]]:
+    """Poll the sandbox offers' results until none is pending or time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        results = {}
+        for sku in scenario.EXPECTED_OFFERS:
+            url = f"{base}/offers/{CONNECTION}/{sku}"
+            reply = session.get(url, headers=auth, timeout=10)
+            if reply.status_code == 200:
+                results[sku] = reply.json()
+        finished = [r for r in results.values() if r["result"] != "pending"]
+        if len(finished) == len(scenario.EXPECTED_OFFERS):
+            return results
+        if time.monotonic() >= deadline:
+            return results
+        time.sleep(0.5)
 
 
 def wait_for_health(base: str, timeout: float) -> bool:

@@ -8,6 +8,7 @@ fulfillment, awaiting shipment and completed; ``min_order_id`` 100; ``created_fr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sandbox.orders import make_order, make_webhook
@@ -16,6 +17,11 @@ from sandbox.store import FakeStore
 SANDBOX_STORE_HASH = "sandbox"
 SANDBOX_ACCESS_TOKEN = "sandbox-access-token"
 SANDBOX_WEBHOOK_TOKEN = "sandbox-webhook-token"
+SANDBOX_INBOUND_TOKEN = "sandbox-inbound-token"
+# Offers the demo posts to POST /offers, with the result each should get: CAP-1 has
+# no price, which a new product needs.
+OFFERS_FILE = Path(__file__).with_name("offers.json")
+EXPECTED_OFFERS = {"TEE-1": "created", "MUG-1": "created", "CAP-1": "failed"}
 CREATED = "Mon, 06 Jan 2025 09:15:00 +0000"
 
 

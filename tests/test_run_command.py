@@ -64,6 +64,7 @@ def test_sandbox_run_decides_every_order(tmp_path):
     )
     output = result.stdout + result.stderr
     verdicts = re.findall(r"\[(ok|\?\?)\] order (\d+) (imported|skipped)", output)
+    offer_verdicts = dict(re.findall(r"\[ok\] offer ([A-Z]+-1) (\w+)", output))
     files = sorted(p.name for p in (tmp_path / "hub-orders").glob("*.json"))
     expected_files = sorted(
         f"sandbox-{o.order_id}.json"
@@ -76,6 +77,12 @@ def test_sandbox_run_decides_every_order(tmp_path):
     assert all(mark == "ok" for mark, _, _ in verdicts), output[-3000:]
     assert files == expected_files
     assert "pushed 2x" not in output
+    assert offer_verdicts == scenario.EXPECTED_OFFERS
+    assert "new product CAP-1 needs price" in output
     assert "Traceback" not in output
-    for secret in (scenario.SANDBOX_ACCESS_TOKEN, scenario.SANDBOX_WEBHOOK_TOKEN):
+    for secret in (
+        scenario.SANDBOX_ACCESS_TOKEN,
+        scenario.SANDBOX_WEBHOOK_TOKEN,
+        scenario.SANDBOX_INBOUND_TOKEN,
+    ):
         assert secret not in output

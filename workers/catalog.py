@@ -24,7 +24,7 @@ MAX_PAGES = 100
 class CatalogRejected(PermanentUpstreamError):
     """A catalog write that BigCommerce rejected (4xx) or saved with issues (207).
 
-    ``messages`` holds BigCommerce's own messages. ``product_id`` is the product the
+    ``messages`` contains BigCommerce's own messages. ``product_id`` is the product the
     write touched when BigCommerce named one, as it does for a 207.
     """
 
@@ -42,8 +42,11 @@ class CatalogRejected(PermanentUpstreamError):
 
 
 class CatalogClient:
-    """Catalog API of one store; raises RetryableUpstreamError on 5xx, 408 and
-    network errors, CatalogRejected on other failed writes."""
+    """Catalog API of one store.
+
+    Raises RetryableUpstreamError on 5xx, 408 and network errors, and
+    CatalogRejected on other failed writes.
+    """
 
     def __init__(
         self,
@@ -60,7 +63,7 @@ class CatalogClient:
 
     @property
     def calls(self) -> int:
-        """Number of requests sent, 429 answers included."""
+        """Number of requests sent, including those that got a 429."""
         return self.api.calls
 
     def find_product(self, sku: str) -> dict[str, Any] | None:

@@ -29,7 +29,7 @@ REQUIRED_NEW_PRODUCT_FIELDS = ("name", "price", "weight")
 
 @dataclass(frozen=True)
 class FieldRule:
-    """How one BigCommerce field takes a value: its JSON type and limits."""
+    """JSON type and limits of one BigCommerce field."""
 
     kind: str  # "text", "number", "integer", "boolean" or "choice"
     max_length: int | None = None
@@ -94,7 +94,7 @@ class OfferMappingError(ValueError):
 
 @dataclass(frozen=True)
 class ProductPlan:
-    """What an offer writes to its product: fields and custom fields by name."""
+    """Product fields and custom fields, by name, that an offer writes."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     custom_fields: dict[str, str] = field(default_factory=dict)

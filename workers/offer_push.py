@@ -41,7 +41,7 @@ class OfferOutcome:
 
 
 class OfferFailed(Exception):
-    """The offer cannot be pushed as it is; ``messages`` say why."""
+    """An offer that cannot be pushed as it is; ``messages`` give the reasons."""
 
     def __init__(self, messages: list[str], product_id: int | None = None) -> None:
         super().__init__("; ".join(messages))
@@ -60,7 +60,7 @@ def push_offer(
     """Create or update the offer's product and variants.
 
     ``created_earlier`` marks a retry of a push that had already created the
-    product, so the outcome still says ``created``. ``on_created`` is called with
+    product, so the outcome is still ``created``. ``on_created`` is called with
     the new product's id right after BigCommerce created it.
 
     Returns a failed outcome for anything BigCommerce rejects or the settings cannot
@@ -312,7 +312,7 @@ class _Push:
     ) -> None:
         """Update a variant's fields; fail when its option values would change.
 
-        BigCommerce answers 200 to a PUT with other option values and keeps the old
+        BigCommerce returns 200 for a PUT with other option values and keeps the old
         ones, so the comparison happens here and the change is reported, not sent.
         """
         assert self.product_id is not None

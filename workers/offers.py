@@ -1,7 +1,7 @@
 """Offer jobs: enqueueing with a pending result, the RQ job, and the stored results.
 
 Each offer's latest result is kept in the hash ``sync:offers:{connection}`` under its
-SKU. Intake stores ``pending`` with the new job's id; a job stores its outcome only
+SKU. Intake stores ``pending`` with the new job's id. A job stores its outcome only
 while the record still names that job, so an older job that finishes late never
 overwrites the result of a newer push of the same SKU.
 """
@@ -155,7 +155,9 @@ def _push_locked(
         wait_seconds=LOCK_WAIT_SECONDS,
     ) as locked:
         if not locked:
-            raise RetryableError(f"offer {offer.sku}: another worker holds its lock")
+            raise RetryableError(
+                f"offer {offer.sku}: lock held by another worker; retrying later"
+            )
         return _push(redis, connection, offer, job_id)
 
 
