@@ -76,12 +76,17 @@ def free_port() -> int:
 
 
 def start_redis_server(
-    *, port: int | None = None, directory: str | None = None, persist: bool = False
+    *,
+    port: int | None = None,
+    directory: str | None = None,
+    persist: bool = False,
+    own_session: bool = False,
 ) -> RedisProcess:
     """Start redis-server on 127.0.0.1 and wait until it replies to PING.
 
     With ``persist`` the server writes an append-only file in ``directory`` so that
-    a restart keeps the queue.
+    a restart keeps the queue. With ``own_session`` a Ctrl-C in the terminal does not
+    reach the server, so the caller can stop it after the processes that use it.
     """
     binary, kind = find_redis_server()
     port = port or free_port()
@@ -103,7 +108,12 @@ def start_redis_server(
         "--loglevel",
         "warning",
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=own_session,
+    )
     server = RedisProcess(process, port, kind, directory)
     _wait_until_ready(server)
     return server

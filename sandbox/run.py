@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from honcho.environ import parse_procfile
@@ -87,7 +88,11 @@ def ensure_redis(env: dict[str, str], *, sandbox: bool) -> RedisProcess | None:
     if sandbox:
         shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True, exist_ok=True)
-    server = start_redis_server(directory=str(directory), persist=not sandbox)
+    # In its own session, so that Ctrl-C stops the web and worker processes first
+    # and Redis only after them, when run() returns.
+    server = start_redis_server(
+        directory=str(directory), persist=not sandbox, own_session=True
+    )
     env["REDIS_URL"] = server.url
     what = (
         "the installed redis-server"
@@ -212,8 +217,10 @@ def run(args: argparse.Namespace) -> int:
             demo.start()
         say(
             f"web on http://127.0.0.1:{args.port}/ (webhooks at "
-            f"/webhooks/bigcommerce, health at /healthz); Ctrl-C stops everything"
+            f"/webhooks/bigcommerce, offers at /offers, health at /healthz); "
+            f"Ctrl-C stops everything"
         )
+        say(f"for the flask commands in another shell: {command_environment(env)}")
         manager.loop()
         return (
             0
@@ -225,6 +232,24 @@ def run(args: argparse.Namespace) -> int:
             server.stop()
         if redis_process is not None:
             redis_process.stop()
+
+
+def command_environment(env: dict[str, str]) -> str:
+    """Return the export line that points the flask commands at this run."""
+    names = ("SETTINGS_PATH", "REDIS_URL", "BIGCOMMERCE_API_URL")
+    values = " ".join(
+        f"{name}={without_password(env[name])}" for name in names if env.get(name)
+    )
+    return f"export {values}"
+
+
+def without_password(url: str) -> str:
+    """Return ``url`` with its password, if any, replaced by ``***``."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def run_demo(

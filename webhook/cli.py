@@ -17,6 +17,7 @@ from config.statuses import status_name
 from webhook.cli_hooks import hooks_group
 from webhook.cli_offers import offers_group
 from webhook.cli_ops import backfill, status
+from webhook.cli_support import one_line_errors
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
 from workers.recovery import replay_failed_jobs
@@ -99,6 +100,7 @@ def mask(value: str) -> str:
 @click.argument("connection_name")
 @click.argument("order_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@one_line_errors
 def explain(connection_name: str, order_id: int, as_json: bool) -> None:
     """Fetch an order and show each filter rule's verdict; changes nothing."""
     context = current_app.extensions["sync"]
@@ -122,6 +124,7 @@ def explain(connection_name: str, order_id: int, as_json: bool) -> None:
 @click.command("replay-failed")
 @click.option("--connection", "connection_name", help="Only this connection's jobs.")
 @with_appcontext
+@one_line_errors
 def replay_failed(connection_name: str | None) -> None:
     """Put failed order and offer jobs back in the queue with a fresh retry budget."""
     context = current_app.extensions["sync"]

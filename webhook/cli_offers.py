@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
 
+from webhook.cli_support import one_line_errors
 from workers.context import ServiceContext
 from workers.offer_model import OfferRequestError, parse_offer_request
 from workers.offers import enqueue_offers, offer_result
@@ -28,6 +29,7 @@ def offers_group() -> None:
 @offers_group.command("push")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
+@one_line_errors
 def push_command(path: Path) -> None:
     """Queue the offers in a JSON file that has the body of POST /offers.
 
@@ -66,6 +68,7 @@ def push_command(path: Path) -> None:
 @click.argument("connection_name")
 @click.argument("sku")
 @with_appcontext
+@one_line_errors
 def show_command(connection_name: str, sku: str) -> None:
     """Print the latest result of one SKU's push as JSON."""
     context = _context()

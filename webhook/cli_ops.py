@@ -13,6 +13,7 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from config.errors import SyncError
 from config.model import Connection
+from webhook.cli_support import one_line_errors
 from workers import state
 from workers.bigcommerce import PAGE_LIMIT, BigCommerceClient
 from workers.context import ServiceContext
@@ -47,6 +48,7 @@ def _connection(context: ServiceContext, name: str) -> Connection:
 )
 @click.option("--dry-run", is_flag=True, help="Print each decision; queue nothing.")
 @with_appcontext
+@one_line_errors
 def backfill(connection_name: str, since: str | None, dry_run: bool) -> None:
     """Queue the historical orders of a connection that pass its filters."""
     context = _context()
@@ -136,6 +138,7 @@ def describe_counts(counts: Counter[str]) -> str:
 
 @click.command("status")
 @with_appcontext
+@one_line_errors
 def status() -> None:
     """Show per connection: queue, failed and retrying jobs, poll, hooks, imports,
     offers."""

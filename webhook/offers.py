@@ -13,6 +13,7 @@ import logging
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from config.errors import SettingsError
 from config.model import Settings
@@ -64,7 +65,15 @@ def receive_offers() -> ResponseReturnValue:
         return _unauthorized()
 
     request.max_content_length = MAX_OFFER_BODY_BYTES + 1
-    body = read_body(MAX_OFFER_BODY_BYTES)
+    try:
+        body = read_body(MAX_OFFER_BODY_BYTES)
+    except RequestEntityTooLarge:
+        message = (
+            f"body: larger than {MAX_OFFER_BODY_BYTES // (1024 * 1024)} MiB; split "
+            "the offers over several requests"
+        )
+        logger.warning("offer request rejected: %s", message)
+        return jsonify(error="request body too large", errors=[message]), 413
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -133,13 +133,18 @@ def plan_variant(variant: OfferVariant, settings: OfferSettings) -> dict[str, An
         if target is None and settings.only_push_mapped_attributes:
             continue
         where = f"variant {variant.sku}: attribute {name!r}"
+        if target is None:
+            problems.append(
+                f"{where} is not mapped, and BigCommerce variants have no custom "
+                f"fields; map it to a variant field in attribute_mapping (one of "
+                f"{', '.join(VARIANT_FIELD_RULES)}) or set "
+                "only_push_mapped_attributes: true to drop unmapped attributes"
+            )
+            continue
         if target not in VARIANT_FIELD_RULES:
             problems.append(
-                f"{where} has no variant field to go to"
-                + (f" (it maps to {target})" if target else " (it is not mapped)")
-                + "; BigCommerce variants have no custom fields, so map it to one of "
-                + ", ".join(VARIANT_FIELD_RULES)
-                + " or set only_push_mapped_attributes: true to drop unmapped ones"
+                f"{where} maps to {target}, which BigCommerce variants do not have; "
+                f"variant attributes can map to {', '.join(VARIANT_FIELD_RULES)}"
             )
             continue
         try:

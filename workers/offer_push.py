@@ -100,6 +100,7 @@ class _Push:
             created = True
         else:
             self.product_id = int(product["id"])
+            self._check_option_changes()
             self._update_product(plan)
             created = created_earlier
         self._sync_custom_fields(plan.custom_fields)
@@ -132,6 +133,35 @@ class _Push:
             raise OfferFailed(problems)
         return plan, variant_fields
 
+    def _check_option_changes(self) -> None:
+        """Fail before any write when an existing variant's option values differ.
+
+        BigCommerce returns 200 for a PUT with other option values and keeps the old
+        ones, so the comparison happens here and the change is reported, not sent.
+        """
+        assert self.product_id is not None
+        if not self.offer.variants:
+            return
+        existing = {
+            str(item.get("sku")): item
+            for item in self.client.list_variants(self.product_id)
+        }
+        problems = []
+        for variant in self.offer.variants:
+            current = existing.get(variant.sku)
+            if current is None:
+                continue
+            stored = option_labels(current)
+            if stored != variant.options:
+                problems.append(
+                    f"variant {variant.sku}: its option values cannot change from "
+                    f"{_describe(stored)} to {_describe(variant.options)}, because "
+                    "BigCommerce keeps a variant's option values on update; delete "
+                    "the variant in BigCommerce or give the new values a new SKU"
+                )
+        if problems:
+            raise OfferFailed(problems, self.product_id)
+
     def _check_sku_is_free(self, sku: str, what: str) -> None:
         """Fail when another product already uses ``sku`` for one of its variants."""
         variant = self.client.find_variant(sku)
@@ -149,8 +179,8 @@ class _Push:
         if missing:
             raise OfferFailed(
                 [
-                    f"new product {self.offer.sku} needs {name}: map an offer "
-                    f"attribute to {name} in attribute_mapping and send it"
+                    f"new product {self.offer.sku} needs {name}: "
+                    + _missing_field_hint(name, self.settings.attribute_mapping)
                     for name in missing
                 ]
             )
@@ -312,8 +342,8 @@ class _Push:
     ) -> None:
         """Update a variant's fields; fail when its option values would change.
 
-        BigCommerce returns 200 for a PUT with other option values and keeps the old
-        ones, so the comparison happens here and the change is reported, not sent.
+        _check_option_changes already failed the offer for such a change before any
+        write, so a change found here happened in BigCommerce during this push.
         """
         assert self.product_id is not None
         if fields:
@@ -352,6 +382,13 @@ class _Push:
             ]
             raise OfferFailed(messages, self.product_id) from None
         return result
+
+
+def _missing_field_hint(field_name: str, mapping: dict[str, str]) -> str:
+    sources = sorted(name for name, target in mapping.items() if target == field_name)
+    if sources:
+        return f"the offer has no attribute {' or '.join(sources)}"
+    return f"map an offer attribute to {field_name} in attribute_mapping and send it"
 
 
 def _describe(options: dict[str, str]) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from redis import Redis
 from rq import Queue, SimpleWorker
 
 from tests.conftest import STORE_HASH
 from webhook import create_app
+from workers.context import ServiceContext
 from workers.queueing import OFFER_QUEUE
 
 SETTINGS = """
@@ -106,3 +108,24 @@ def test_status_counts_offers(runner, path, tmp_path):
     assert "  offers: 2 created, 1 pending; waiting jobs: 1, failed jobs: 0" in (
         result.output
     )
+
+
+def test_unreachable_redis_is_one_line(path):
+    redis = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    context = ServiceContext(settings_file=str(path.settings_path), redis=redis)
+    runner = create_app(context=context).test_cli_runner()
+    for args in (["status"], ["offers", "show", "main-store", "X"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, args
+        assert result.output.startswith("Error: Redis unreachable: "), result.output
+        assert "set REDIS_URL to the service's Redis" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_missing_settings_is_one_line(redis, tmp_path):
+    context = ServiceContext(settings_file=str(tmp_path / "none.yaml"), redis=redis)
+    runner = create_app(context=context).test_cli_runner()
+    result = runner.invoke(args=["offers", "show", "main-store", "X"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no valid settings: ")
+    assert "set SETTINGS_PATH to a valid settings file" in result.output

@@ -176,6 +176,9 @@ def test_body_over_limit_is_413(client, redis):
     body = offers_body({"sku": "BIG", "attributes": {"description": padding}})
     response = post(client, body)
     assert response.status_code == 413
+    assert response.get_json()["errors"] == [
+        "body: larger than 8 MiB; split the offers over several requests"
+    ]
     assert offer_jobs(redis) == []
 
 

@@ -169,8 +169,8 @@ def test_variant_unmapped_fails_when_not_only_mapped():
         plan_variant(variant, settings(only_mapped=False))
     message = caught.value.messages[0]
     assert message.startswith(
-        "variant V-1: attribute 'season' has no variant field to go to "
-        "(it is not mapped); BigCommerce variants have no custom fields"
+        "variant V-1: attribute 'season' is not mapped, and BigCommerce variants "
+        "have no custom fields; map it to a variant field in attribute_mapping"
     )
 
 
@@ -178,9 +178,9 @@ def test_variant_attribute_mapped_to_product_only_field_fails():
     variant = OfferVariant("V-1", {"Size": "M"}, {"title": "Big tee"})
     with pytest.raises(OfferMappingError) as caught:
         plan_variant(variant, settings(only_mapped=True))
-    assert (
-        "attribute 'title' has no variant field to go to (it maps to name)"
-        in (caught.value.messages[0])
+    assert caught.value.messages[0].startswith(
+        "variant V-1: attribute 'title' maps to name, which BigCommerce variants "
+        "do not have; variant attributes can map to price, sale_price"
     )
 
 

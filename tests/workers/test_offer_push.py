@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 from rq import Queue, SimpleWorker
@@ -218,6 +219,7 @@ def test_changed_option_values_of_variant_fail(offers):
         for message in result["messages"]
     )
     assert labels == {"Color": "Green", "Size": "M"}
+    assert offers.writes() == []
 
 
 @pytest.mark.parametrize(
@@ -302,10 +304,21 @@ def test_new_product_without_price_fails_naming_field(offers):
     result = offers.result("MUG-1")
     assert result["result"] == "failed"
     assert result["messages"] == [
+        "new product MUG-1 needs price: the offer has no attribute price"
+    ]
+    assert offers.writes() == []
+
+
+def test_new_product_without_mapping_fails_naming_field(offer_path_factory):
+    offers = offer_path_factory()
+    text = offers.path.settings_path.read_text()
+    offers.path.settings_path.write_text(re.sub(r"\n *price: price\n", "\n", text))
+    offer = {"sku": "MUG-1", "attributes": {"title": "Mug", "weight_kg": 1}}
+    offers.push(offer)
+    assert offers.result("MUG-1")["messages"] == [
         "new product MUG-1 needs price: map an offer attribute to price in "
         "attribute_mapping and send it"
     ]
-    assert offers.writes() == []
 
 
 def test_long_custom_field_fails_naming_attribute(offers):
