@@ -18,3 +18,26 @@ accesslog = None
 control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (start, worker boot, errors) use the service's logfmt format,
+# so the web process writes one format only.
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"logfmt": {"()": "workers.logs.LogfmtFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "logfmt",
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
+    "loggers": {
+        "gunicorn.error": {
+            "handlers": ["stdout"],
+            "level": loglevel.upper(),
+            "propagate": False,
+        },
+        "urllib3": {"level": "WARNING"},
+    },
+}

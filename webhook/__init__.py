@@ -32,12 +32,19 @@ def create_app(
         app.config.from_mapping(test_config)
     app.extensions["sync"] = context or ServiceContext()
 
+    from webhook.admin import bp as admin_bp
     from webhook.cli import register_commands
+    from webhook.metrics import bp as metrics_bp
+    from webhook.offers import SkuConverter
     from webhook.offers import bp as offers_bp
     from webhook.routes import bp
 
+    app.url_map.converters["sku"] = SkuConverter
+
     app.register_blueprint(bp)
     app.register_blueprint(offers_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(metrics_bp)
     register_commands(app)
     app.register_error_handler(HTTPException, _json_http_error)
     app.register_error_handler(Exception, _json_unexpected_error)

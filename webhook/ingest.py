@@ -14,8 +14,9 @@ from redis import Redis
 
 from config.model import Connection
 from webhook.payload import Callback
-from workers import state
+from workers import metrics, state
 from workers.filters import RuleResult, check_min_order_id, check_new_status
+from workers.logs import event
 from workers.queueing import enqueue_order_job
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,14 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
             cut.detail,
             connection.name,
             callback.scope,
+            extra=event(
+                connection=connection.name,
+                order_id=order_id,
+                scope=callback.scope,
+                decision="skipped",
+            ),
         )
+        _count(redis, connection, callback, "skipped")
         return "skipped"
 
     job_id, coalesced = enqueue_order_job(
@@ -58,8 +66,23 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
         callback.scope,
         job_id,
         " coalesced with the waiting job" if coalesced else "",
+        extra=event(
+            connection=connection.name,
+            order_id=order_id,
+            scope=callback.scope,
+            result="coalesced" if coalesced else "queued",
+            job_id=job_id,
+        ),
     )
+    _count(redis, connection, callback, "coalesced" if coalesced else "queued")
     return "queued"
+
+
+def _count(
+    redis: Redis, connection: Connection, callback: Callback, result: str
+) -> None:
+    labels = {"connection": connection.name, "scope": callback.scope, "result": result}
+    metrics.count(redis, "webhooks", labels)
 
 
 def find_ingest_cut(connection: Connection, callback: Callback) -> RuleResult | None:

@@ -7,18 +7,23 @@ whole request before it queues anything, so a 400 leaves nothing half queued.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.routing import PathConverter
 
 from config.errors import SettingsError
 from config.model import Settings
 from webhook.routes import read_body, service
-from workers.offer_model import OfferRequestError, TooManyOffers, parse_offer_request
+from workers.offer_model import (
+    OfferRequestError,
+    TooManyOffers,
+    load_offer_json,
+    parse_offer_request,
+)
 from workers.offers import enqueue_offers, offer_result
 
 logger = logging.getLogger(__name__)
@@ -28,6 +33,15 @@ bp = Blueprint("offers", __name__)
 # 100 offers with dozens of variants each fit well within this.
 MAX_OFFER_BODY_BYTES = 8 * 1024 * 1024
 BEARER = "bearer "
+
+
+class SkuConverter(PathConverter):
+    """The rest of the path, slashes included, even a leading one: SKUs may start
+    with '/', which werkzeug's ``path`` converter does not match."""
+
+    # With werkzeug 3.1 a pattern such as ".+" did not match across slashes (tried);
+    # this one has the shape of the path converter's "[^/].*?" and also takes "/".
+    regex = "(?:/|[^/]).*?"
 
 
 def _authorized(settings: Settings) -> bool:
@@ -67,6 +81,10 @@ def receive_offers() -> ResponseReturnValue:
     request.max_content_length = MAX_OFFER_BODY_BYTES + 1
     try:
         body = read_body(MAX_OFFER_BODY_BYTES)
+    except (OSError, ValueError) as exc:
+        # A WSGI server raises these for a malformed body, such as a bad chunk size.
+        logger.warning("offer request rejected: unreadable body: %s", exc)
+        return jsonify(error=f"unreadable request body: {type(exc).__name__}"), 400
     except RequestEntityTooLarge:
         message = (
             f"body: larger than {MAX_OFFER_BODY_BYTES // (1024 * 1024)} MiB; split "
@@ -75,12 +93,7 @@ def receive_offers() -> ResponseReturnValue:
         logger.warning("offer request rejected: %s", message)
         return jsonify(error="request body too large", errors=[message]), 413
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        logger.warning("offer request rejected: invalid JSON: %s", exc)
-        return jsonify(error=f"invalid JSON: {exc}"), 400
-    try:
-        offer_request = parse_offer_request(data)
+        offer_request = parse_offer_request(load_offer_json(body))
     except TooManyOffers as exc:
         logger.warning("offer request rejected: %s", exc)
         return jsonify(error="too many offers", errors=exc.messages), 413
@@ -103,7 +116,7 @@ def receive_offers() -> ResponseReturnValue:
     return jsonify(offers=entries), 202
 
 
-@bp.get("/offers/<connection>/<path:sku>")
+@bp.get("/offers/<connection>/<sku:sku>", merge_slashes=False)
 def get_offer_result(connection: str, sku: str) -> ResponseReturnValue:
     """Return the latest result of one SKU's push."""
     try:

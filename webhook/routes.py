@@ -20,8 +20,9 @@ from config.errors import SettingsError
 from webhook.auth import is_authentic
 from webhook.ingest import ingest_order_event
 from webhook.payload import InvalidPayload, parse_callback
-from workers import state
+from workers import metrics, state
 from workers.context import ServiceContext
+from workers.logs import event
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ def receive_bigcommerce_webhook() -> ResponseReturnValue:
     try:
         callback = parse_callback(body)
     except InvalidPayload as exc:
-        logger.warning("webhook rejected: %s", exc)
+        logger.warning("webhook rejected: %s", exc, extra=event(result="invalid"))
+        _count(service(), "", "", "invalid")
         return jsonify(error=str(exc)), 400
 
     try:
@@ -67,7 +69,11 @@ def receive_bigcommerce_webhook() -> ResponseReturnValue:
         logger.error("webhook not recorded: no valid settings loaded: %s", exc.first)
         return jsonify(error="service unavailable: no valid settings"), 503
     except RedisError as exc:
-        logger.error("webhook not recorded: Redis unreachable: %s", exc)
+        logger.error(
+            "webhook not recorded: Redis unreachable: %s",
+            exc,
+            extra=event(scope=callback.scope, result="unavailable"),
+        )
         return jsonify(error="service unavailable: queue unreachable"), 503
     except Exception:
         logger.exception(
@@ -87,25 +93,42 @@ def _handle_callback(callback: Any, body: bytes) -> ResponseReturnValue:
             store_hash,
             callback.producer,
             callback.scope,
+            extra=event(scope=callback.scope, result="rejected"),
         )
+        _count(context, "", callback.scope, "rejected")
         return jsonify(AUTH_FAILED), 401
     if not is_authentic(connection.webhooks, request.headers, body):
         logger.warning(
             "webhook rejected: authentication failed (connection=%s scope=%s)",
             connection.name,
             callback.scope,
+            extra=event(
+                connection=connection.name, scope=callback.scope, result="rejected"
+            ),
         )
+        _count(context, connection.name, callback.scope, "rejected")
         return jsonify(AUTH_FAILED), 401
 
     if not callback.is_order_event:
         _count_ignored(context, callback.scope)
+        _count(context, connection.name, callback.scope, "ignored")
         logger.info(
-            "webhook ignored: scope %s (connection=%s)", callback.scope, connection.name
+            "webhook ignored: scope %s (connection=%s)",
+            callback.scope,
+            connection.name,
+            extra=event(
+                connection=connection.name, scope=callback.scope, result="ignored"
+            ),
         )
         return jsonify(result="ignored"), 200
 
     result = ingest_order_event(context.redis, connection, callback)
     return jsonify(result=result), 200
+
+
+def _count(context: ServiceContext, connection: str, scope: str, result: str) -> None:
+    labels = {"connection": connection, "scope": scope, "result": result}
+    metrics.count(context.redis, "webhooks", labels)
 
 
 def _count_ignored(context: ServiceContext, scope: str) -> None:

@@ -18,6 +18,7 @@ from redis import Redis
 
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import Connection
+from workers import metrics
 from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
 from workers.ratelimit import RateBudget
 
@@ -30,6 +31,8 @@ MAX_RATE_LIMIT_WAITS = 5
 BACKOFF_MIN_SECONDS = 1.0
 MIN_RESET_WAIT_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 60.0
+# The longest 429 wait spent inside a request; a longer reset fails the attempt.
+MAX_INLINE_WAIT_SECONDS = 60.0
 SUB_RESOURCES = ("products", "shipping_addresses", "coupons")
 
 
@@ -56,6 +59,7 @@ class BigCommerceClient:
     ) -> None:
         """Without ``redis`` the client has no shared budget and only obeys 429s."""
         self.connection = connection
+        self.redis = redis
         self.budget = RateBudget(redis, connection.store_hash) if redis else None
         self.session = session or new_session()
         self.base_url = f"{base_url or api_url()}/stores/{connection.store_hash}"
@@ -140,6 +144,14 @@ class BigCommerceClient:
                 return response
             if attempt == MAX_RATE_LIMIT_WAITS:
                 break
+            if wait > MAX_INLINE_WAIT_SECONDS:
+                # Sleeping longer could outlast the job's timeout; the budget already
+                # holds every worker back, and the job's retry comes later.
+                raise RetryableUpstreamError(
+                    f"{method} {path}: BigCommerce rate limit resets in {wait:.0f} s; "
+                    "retrying later",
+                    status=429,
+                )
             logger.warning(
                 "BigCommerce returned 429 for %s %s (connection=%s); waiting %.1f s",
                 method,
@@ -168,11 +180,11 @@ class BigCommerceClient:
         every worker of the store waits that long, not only this one.
         """
         if self.budget is None:
-            response = self._send(method, path, params, json)
+            response = self._counted_send(method, path, params, json)
         else:
             request_id = self.budget.acquire()
             try:
-                response = self._send(method, path, params, json)
+                response = self._counted_send(method, path, params, json)
             except Exception:
                 self.budget.observe(request_id, None)
                 raise
@@ -182,6 +194,25 @@ class BigCommerceClient:
         if self.budget is not None:
             self.budget.observe(request_id, response.headers, blocked_seconds=wait)
         return response, wait
+
+    def _counted_send(
+        self, method: str, path: str, params: dict[str, Any] | None, json: Any
+    ) -> requests.Response:
+        """Send one request and count it, by status, in the metrics."""
+        labels = {"connection": self.connection.name, "method": method}
+        try:
+            response = self._send(method, path, params, json)
+        except RetryableUpstreamError:
+            metrics.count(
+                self.redis, "bigcommerce_requests", {**labels, "status": "error"}
+            )
+            raise
+        status = response.status_code
+        metrics.count(self.redis, "bigcommerce_requests", {**labels, "status": status})
+        if status == 429:
+            labels = {"connection": self.connection.name}
+            metrics.count(self.redis, "bigcommerce_rate_limited", labels)
+        return response
 
     def _send(
         self, method: str, path: str, params: dict[str, Any] | None, json: Any

@@ -159,13 +159,23 @@ class CatalogClient:
             raise CatalogRejected(
                 f"{request}: BigCommerce returned HTTP {status}",
                 status=status,
-                messages=_error_messages(reply, self.api.error_detail(response)),
+                messages=[
+                    self._masked(message)
+                    for message in _error_messages(
+                        reply, self.api.error_detail(response)
+                    )
+                ],
                 product_id=_product_id(reply) or product_id,
             )
         data = _json_object(response, request).get("data")
         if not isinstance(data, dict):
             raise RetryableUpstreamError(f"{request}: BigCommerce returned no data")
         return data
+
+    def _masked(self, text: str) -> str:
+        """Replace the access token in a BigCommerce message, which may echo it."""
+        token = self.api.connection.credentials.access_token
+        return text.replace(token, "***") if token else text
 
     def _checked(
         self,

@@ -9,12 +9,13 @@ from rq import get_current_job
 
 from config.errors import PermanentError, RetryableError
 from config.model import Connection, Settings
-from workers import state
+from workers import metrics, state
 from workers.bigcommerce import BigCommerceClient
 from workers.context import ServiceContext
 from workers.filters import Decision, InvalidOrderData, decide
 from workers.hub import HubClient
 from workers.lease import JobLease
+from workers.logs import event
 from workers.orders import build_envelope, enrich_order
 
 logger = logging.getLogger(__name__)
@@ -48,11 +49,15 @@ def process_order(connection_name: str, order_id: int, *, scope: str = "") -> st
     context = worker_context()
     redis = context.redis
     job = get_current_job()
-    if job is None:
-        return _process_order(context, connection_name, order_id, scope)
-    state.release_pending(redis, connection_name, order_id, job.id)
-    with JobLease(redis, job.id):
-        return _process_order(context, connection_name, order_id, scope)
+    with metrics.JobTimer(redis, "order") as timer:
+        if job is None:
+            outcome = _process_order(context, connection_name, order_id, scope)
+        else:
+            state.release_pending(redis, connection_name, order_id, job.id)
+            with JobLease(redis, job.id):
+                outcome = _process_order(context, connection_name, order_id, scope)
+        timer.outcome = outcome.replace(" ", "_")
+    return outcome
 
 
 def _process_order(
@@ -105,9 +110,7 @@ def _process(
         if state.is_imported(redis, connection.name, order_id):
             return _record_already_imported(context, connection, order_id, scope)
         envelope = build_envelope(connection.name, connection.store_hash, enriched)
-        status = HubClient(settings.hub).push_order(
-            envelope, store_hash=connection.store_hash, order_id=order_id
-        )
+        status = _push(context, settings, connection, envelope, order_id)
         state.mark_imported(redis, connection.name, order_id)
     logger.info(
         "order %s imported (connection=%s scope=%s hub_status=%s lines=%s)",
@@ -116,8 +119,40 @@ def _process(
         scope,
         status,
         len(enriched["products"]),
+        extra=event(
+            connection=connection.name,
+            order_id=order_id,
+            scope=scope,
+            decision="accepted",
+            result="imported",
+        ),
     )
     return "imported"
+
+
+def _push(
+    context: ServiceContext,
+    settings: Settings,
+    connection: Connection,
+    envelope: dict[str, Any],
+    order_id: int,
+) -> int:
+    """Push an order to the hub and count the push by its result."""
+    labels = {"connection": connection.name, "result": "accepted"}
+    try:
+        status = HubClient(settings.hub).push_order(
+            envelope, store_hash=connection.store_hash, order_id=order_id
+        )
+    except RetryableError:
+        metrics.count(context.redis, "hub_pushes", {**labels, "result": "retry"})
+        raise
+    except PermanentError:
+        metrics.count(context.redis, "hub_pushes", {**labels, "result": "rejected"})
+        raise
+    if status == 409:
+        labels["result"] = "duplicate"
+    metrics.count(context.redis, "hub_pushes", labels)
+    return status
 
 
 def _decide(order: dict[str, Any], connection: Connection) -> Decision:
@@ -148,6 +183,12 @@ def _record(
             "; ".join(decision["reasons"]),
             connection.name,
             scope,
+            extra=event(
+                connection=connection.name,
+                order_id=decision["order_id"],
+                scope=scope,
+                decision="skipped",
+            ),
         )
     else:
         decision["reasons"] = []
@@ -156,6 +197,12 @@ def _record(
             decision["order_id"],
             connection.name,
             scope,
+            extra=event(
+                connection=connection.name,
+                order_id=decision["order_id"],
+                scope=scope,
+                decision="accepted",
+            ),
         )
     state.record_decision(context.redis, connection.name, decision, source="worker")
 
@@ -176,6 +223,13 @@ def _record_already_imported(
         order_id,
         connection.name,
         scope,
+        extra=event(
+            connection=connection.name,
+            order_id=order_id,
+            scope=scope,
+            decision="skipped",
+            result="already imported",
+        ),
     )
     return "already imported"
 
@@ -193,6 +247,7 @@ def _fail_permanently(
         order_id,
         connection.name,
         exc,
+        extra=event(connection=connection.name, order_id=order_id, result="failed"),
     )
     job = get_current_job()
     if job is not None:

@@ -17,12 +17,13 @@ from typing import Any
 from redis import Redis
 from rq import Queue, Retry, get_current_job
 
-from config.errors import PermanentError, RetryableError
+from config.errors import PermanentError, RetryableError, SyncError
 from config.model import Connection
-from workers import state
+from workers import metrics, state
 from workers.catalog import CatalogClient
 from workers.jobs import LOCK_WAIT_SECONDS, worker_context
 from workers.lease import JobLease
+from workers.logs import event
 from workers.offer_model import Offer
 from workers.offer_push import OfferOutcome, push_offer
 from workers.queueing import (
@@ -138,10 +139,22 @@ def process_offer(connection_name: str, offer_data: dict[str, Any]) -> str:
         logger.error("offer %s failed: %s", offer.sku, message)
         _store(redis, connection_name, offer.sku, job_id, "failed", None, [message])
         return "failed"
-    if job is None:
-        return _push_locked(redis, connection, offer, job_id)
-    with JobLease(redis, job.id):
-        return _push_locked(redis, connection, offer, job_id)
+    with metrics.JobTimer(redis, "offer") as timer:
+        try:
+            if job is None:
+                result = _push_locked(redis, connection, offer, job_id)
+            else:
+                with JobLease(redis, job.id):
+                    result = _push_locked(redis, connection, offer, job_id)
+        except PermanentError:
+            raise
+        except Exception as exc:
+            # Retryable errors, and any other error or a job timeout, which RQ
+            # retries as well: the result must say so instead of staying pending.
+            _store_retry(redis, connection, offer, job_id, exc)
+            raise
+        timer.outcome = result
+    return result
 
 
 def _push_locked(
@@ -158,7 +171,25 @@ def _push_locked(
             raise RetryableError(
                 f"offer {offer.sku}: lock held by another worker; retrying later"
             )
+        if job_id and _superseded(redis, connection.name, offer.sku, job_id):
+            logger.info(
+                "offer %s: a newer push of this SKU replaced job %s; not pushed",
+                offer.sku,
+                job_id,
+                extra=event(connection=connection.name, sku=offer.sku),
+            )
+            return "superseded"
         return _push(redis, connection, offer, job_id)
+
+
+def _superseded(redis: Redis, connection: str, sku: str, job_id: str) -> bool:
+    """Return whether the stored result names a newer job than ``job_id``.
+
+    Jobs of one SKU take its lock one at a time but not in the order they were
+    queued, so an older job, such as a retry, must not write after a newer one.
+    """
+    record = _stored_records(redis, connection, [sku]).get(sku)
+    return record is not None and record.get("job_id") not in (None, job_id)
 
 
 def _push(redis: Redis, connection: Connection, offer: Offer, job_id: str) -> str:
@@ -173,16 +204,15 @@ def _push(redis: Redis, connection: Connection, offer: Offer, job_id: str) -> st
             created_earlier=created_earlier,
             on_created=_remember_created,
         )
-    except RetryableError as exc:
-        _store_retry(redis, connection, offer, job_id, exc)
-        raise
     except PermanentError as exc:
         _store(redis, connection.name, offer.sku, job_id, "failed", None, [str(exc)])
+        _count(redis, connection, "failed")
         logger.error(
             "offer %s failed permanently (connection=%s): %s",
             offer.sku,
             connection.name,
             exc,
+            extra=event(connection=connection.name, sku=offer.sku, result="failed"),
         )
         if job is not None:
             job.retries_left = 0
@@ -204,17 +234,26 @@ def _store_retry(
     connection: Connection,
     offer: Offer,
     job_id: str,
-    exc: RetryableError,
+    exc: Exception,
 ) -> None:
     job = get_current_job()
     final = job is None or not job.retries_left
     result = "failed" if final else "pending"
+    reason = str(exc) if isinstance(exc, SyncError) else f"{type(exc).__name__}: {exc}"
     if final:
-        message = f"gave up after the last retry: {exc}"
+        message = f"gave up after the last retry: {reason}"
     else:
-        message = f"attempt failed, retrying: {exc}"
+        message = f"attempt failed, retrying: {reason}"
     _store(redis, connection.name, offer.sku, job_id, result, None, [message])
-    logger.warning("offer %s: %s (connection=%s)", offer.sku, message, connection.name)
+    if final:
+        _count(redis, connection, "failed")
+    logger.warning(
+        "offer %s: %s (connection=%s)",
+        offer.sku,
+        message,
+        connection.name,
+        extra=event(connection=connection.name, sku=offer.sku, result=result),
+    )
 
 
 def _store_outcome(
@@ -233,6 +272,7 @@ def _store_outcome(
         outcome.product_id,
         outcome.messages,
     )
+    _count(redis, connection, outcome.result)
     log = logger.info if outcome.result != "failed" else logger.error
     log(
         "offer %s %s (connection=%s product=%s): %s",
@@ -241,7 +281,18 @@ def _store_outcome(
         connection.name,
         outcome.product_id,
         "; ".join(outcome.messages) or "no changes",
+        extra=event(
+            connection=connection.name,
+            sku=offer.sku,
+            result=outcome.result,
+            product_id=outcome.product_id,
+        ),
     )
+
+
+def _count(redis: Redis, connection: Connection, result: str) -> None:
+    labels = {"connection": connection.name, "result": result}
+    metrics.count(redis, "offers", labels)
 
 
 def _store(

@@ -13,7 +13,7 @@ import logging
 
 from redis import Redis
 from rq import Queue
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
@@ -102,9 +102,50 @@ def _replay_failed(redis: Redis, queue: Queue, connection: str | None) -> list[s
             continue
         if connection is not None and (not job.args or job.args[0] != connection):
             continue
-        job.retries_left = len(RETRY_INTERVALS)
-        job.save()
-        registry.requeue(job)
+        try:
+            _requeue_failed(registry, job)
+        except InvalidJobOperation:
+            continue  # another replay requeued it first
         replayed.append(job_id)
-        logger.info("job %s (%s) replayed", job_id, job.description)
     return replayed
+
+
+def replay_failed_job(
+    redis: Redis, job_id: str, *, connection: str | None = None
+) -> str | None:
+    """Requeue one failed job with a fresh retry budget; returns its queue's name.
+
+    Returns None when no failed registry of the worker queues contains the job, when
+    its data expired, when another request replayed it first, or when
+    ``connection`` is given and is not the job's first argument.
+    """
+    for queue in worker_queues(redis):
+        registry = FailedJobRegistry(queue=queue)
+        if job_id not in registry:
+            continue
+        try:
+            job = Job.fetch(job_id, connection=redis)
+        except NoSuchJobError:
+            registry.remove(job_id)
+            return None
+        if connection is not None and (not job.args or job.args[0] != connection):
+            return None
+        try:
+            _requeue_failed(registry, job)
+        except InvalidJobOperation:
+            # Another request requeued it between the check and the ZREM.
+            return None
+        return queue.name
+    return None
+
+
+def _requeue_failed(registry: FailedJobRegistry, job: Job) -> None:
+    """Reset the job's retry budget and move it from ``registry`` to its queue.
+
+    Raises rq.exceptions.InvalidJobOperation when the registry no longer contains it.
+    ``requeue`` saves the job only after it removed the job from the registry, so a
+    lost race with another replay writes nothing over the requeued job.
+    """
+    job.retries_left = len(RETRY_INTERVALS)
+    registry.requeue(job)
+    logger.info("job %s (%s) replayed", job.id, job.description)

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis import Redis
 
+from workers import metrics
 from workers.lease import KeyRenewer
 
 logger = logging.getLogger(__name__)
@@ -99,13 +100,37 @@ def record_decision(
         "at": utc_now_text(),
     }
     text = json.dumps(entry, sort_keys=True)
+    labels = {
+        "connection": connection,
+        "outcome": entry["decision"],
+        "reason": decision_reason(entry),
+    }
     with redis.pipeline() as pipe:
         pipe.hset(decision_key(connection), str(entry["order_id"]), text)
         pipe.lpush(decision_log_key(connection), text)
         pipe.ltrim(decision_log_key(connection), 0, DECISION_LOG_LENGTH - 1)
         pipe.incr(counter_key(f"decisions:{entry['decision']}"))
+        pipe.hincrby(metrics.KEY_PREFIX + "decisions", metrics.label_field(labels), 1)
         pipe.execute()
     return entry
+
+
+def decision_reason(decision: dict[str, Any]) -> str:
+    """Return the failed rules of a decision joined by '+', for the metrics.
+
+    An accepted order has the reason ``""``; a repeat of an imported order has
+    ``already_imported``.
+    """
+    failed = [
+        str(rule.get("rule"))
+        for rule in decision.get("rules") or []
+        if not rule.get("passed")
+    ]
+    if failed:
+        return "+".join(failed)
+    if decision.get("decision") == "skipped":
+        return "already_imported"
+    return ""
 
 
 def latest_decision(
