@@ -27,6 +27,7 @@ from webhook import create_app
 from workers.context import ServiceContext
 from workers.jobs import set_worker_context
 from workers.queueing import ORDER_QUEUE
+from workers.rq_support import QuickPubSubMixin
 
 WEBHOOK_TOKEN = "test-webhook-token-5a1f"
 ACCESS_TOKEN = "test-access-token-c3d9"
@@ -163,6 +164,10 @@ def make_context(redis: Redis):
     return make
 
 
+class QuickWorker(QuickPubSubMixin, SimpleWorker):
+    """SimpleWorker that stops at once; see workers.rq_support."""
+
+
 CONNECTION = "main-store"
 CREATED = "Mon, 06 Jan 2025 09:15:00 +0000"
 
@@ -229,7 +234,7 @@ class OrderPath:
     def run_jobs(self) -> None:
         """Run every waiting job in this process until the queue is empty."""
         queue = Queue(ORDER_QUEUE, connection=self.redis)
-        SimpleWorker([queue], connection=self.redis).work(burst=True)
+        QuickWorker([queue], connection=self.redis).work(burst=True)
 
     def pushes_of(self, order_id: int) -> list[Any]:
         return [p for p in self.hub.pushes if p.order_id == order_id]

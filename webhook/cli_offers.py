@@ -12,7 +12,11 @@ from redis.exceptions import RedisError
 
 from webhook.cli_support import one_line_errors
 from workers.context import ServiceContext
-from workers.offer_model import OfferRequestError, parse_offer_request
+from workers.offer_model import (
+    OfferRequestError,
+    load_offer_json,
+    parse_offer_request,
+)
 from workers.offers import enqueue_offers, offer_result
 
 
@@ -37,11 +41,11 @@ def push_command(path: Path) -> None:
     same, one job per offer.
     """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"{path}: cannot read JSON: {exc}") from None
+        body = path.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read file: {exc}") from None
     try:
-        offer_request = parse_offer_request(data, max_offers=None)
+        offer_request = parse_offer_request(load_offer_json(body), max_offers=None)
     except OfferRequestError as exc:
         raise click.ClickException(
             f"{path}: invalid offers:\n" + "\n".join(exc.messages)

@@ -22,11 +22,12 @@ from workers.jobs import set_worker_context, worker_context
 from workers.logs import configure_logging
 from workers.maintenance import MaintenanceLoop
 from workers.queueing import WORKER_QUEUES
+from workers.rq_support import QuickPubSubMixin
 
 logger = logging.getLogger("workers")
 
 
-class SettingsAwareWorker(Worker):
+class SettingsAwareWorker(QuickPubSubMixin, Worker):
     """RQ worker that reloads a changed settings file before each job.
 
     Each job runs in a forked child, which inherits the parent's settings. Reloading

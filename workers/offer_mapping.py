@@ -55,9 +55,9 @@ PRODUCT_FIELD_RULES: dict[str, FieldRule] = {
     "depth": _DIMENSION,
     "mpn": FieldRule("text"),
     "upc": FieldRule("text", max_length=14),
-    "gtin": FieldRule("text"),
+    "gtin": FieldRule("text", max_length=14),
     "search_keywords": FieldRule("text", max_length=65535),
-    "page_title": FieldRule("text"),
+    "page_title": FieldRule("text", max_length=255),
     "meta_description": FieldRule("text"),
     "is_visible": FieldRule("boolean"),
     "availability": FieldRule("choice", choices=("available", "disabled", "preorder")),
@@ -104,6 +104,7 @@ def plan_product(offer: Offer, settings: OfferSettings) -> ProductPlan:
     """Map the offer's own attributes; raises OfferMappingError naming each bad one."""
     fields_out: dict[str, Any] = {}
     custom: dict[str, str] = {}
+    sources: dict[str, str] = {}
     problems: list[str] = []
     for name, value in offer.attributes.items():
         target = settings.attribute_mapping.get(name)
@@ -111,6 +112,18 @@ def plan_product(offer: Offer, settings: OfferSettings) -> ProductPlan:
             if settings.only_push_mapped_attributes:
                 continue
             target = CUSTOM_FIELD_TARGET
+        destination = (
+            target
+            if target in PRODUCT_FIELD_RULES
+            else f"custom field {custom_field_label(name, target)!r}"
+        )
+        if destination in sources:
+            problems.append(
+                f"attributes {sources[destination]!r} and {name!r} both go to "
+                f"{destination}; send only one of them"
+            )
+            continue
+        sources[destination] = name
         try:
             if target in PRODUCT_FIELD_RULES:
                 fields_out[target] = convert(value, PRODUCT_FIELD_RULES[target])
@@ -127,11 +140,20 @@ def plan_product(offer: Offer, settings: OfferSettings) -> ProductPlan:
 def plan_variant(variant: OfferVariant, settings: OfferSettings) -> dict[str, Any]:
     """Map a variant's attributes to variant fields; raises OfferMappingError."""
     fields_out: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     problems: list[str] = []
     for name, value in variant.attributes.items():
         target = settings.attribute_mapping.get(name)
         if target is None and settings.only_push_mapped_attributes:
             continue
+        if target is not None and target in sources:
+            problems.append(
+                f"variant {variant.sku}: attributes {sources[target]!r} and {name!r} "
+                f"both go to {target}; send only one of them"
+            )
+            continue
+        if target is not None:
+            sources[target] = name
         where = f"variant {variant.sku}: attribute {name!r}"
         if target is None:
             problems.append(

@@ -6,6 +6,7 @@ input with the same messages, each naming the offer's index and the field.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from marshmallow import (
 MAX_OFFERS_PER_REQUEST = 100
 MAX_SKU_LENGTH = 255  # BigCommerce's limit for product and variant SKUs
 MAX_NAME_LENGTH = 255
-HEX_COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
+HEX_COLOR = re.compile(r"\A#[0-9A-Fa-f]{6}\Z")
 
 AttributeValue = str | int | float | bool
 
@@ -234,6 +235,70 @@ class OfferRequestSchema(Schema):
                     )
 
 
+def load_offer_json(body: bytes | str) -> Any:
+    """Decode a request body or file; raises OfferRequestError naming the problem.
+
+    Rejects what json.loads would accept but no hub means: duplicate keys, of which
+    json.loads keeps the last silently, and unpaired UTF-16 surrogates, which are
+    not valid Unicode and cannot be sent on to BigCommerce.
+    """
+    try:
+        data = json.loads(body, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise OfferRequestError(["body: invalid JSON: nested too deeply"]) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OfferRequestError([f"body: invalid JSON: {exc}"]) from None
+    try:
+        where = _surrogate_path(data, "")
+    except RecursionError:
+        raise OfferRequestError(["body: invalid JSON: nested too deeply"]) from None
+    if where is not None:
+        raise OfferRequestError(
+            [
+                f"{where or 'body'}: contains an unpaired UTF-16 surrogate, which is "
+                "not valid Unicode"
+            ]
+        )
+    return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _surrogate_path(data: Any, path: str) -> str | None:
+    """Return the path of the first string with an unpaired surrogate, or None."""
+    if isinstance(data, str):
+        return path if _has_surrogate(data) else None
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _surrogate_path(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    if isinstance(data, dict):
+        for key, value in data.items():
+            child = f"{path}.{key}" if path else key
+            if _has_surrogate(key):
+                return child.encode("utf-8", "backslashreplace").decode()
+            found = _surrogate_path(value, child)
+            if found is not None:
+                return found
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def parse_offer_request(
     body: Any, *, max_offers: int | None = MAX_OFFERS_PER_REQUEST
 ) -> OfferRequest:
@@ -275,6 +340,8 @@ def flatten_errors(messages: Any, path: str = "") -> list[str]:
     for key, value in messages.items():
         if key == "_schema":
             child = path
+        elif key == "":
+            child = f'{path}[""]'
         elif isinstance(key, int):
             child = f"{path}[{key}]"
         elif key in ("key", "value") and path:

@@ -152,7 +152,15 @@ class _Push:
             if current is None:
                 continue
             stored = option_labels(current)
-            if stored != variant.options:
+            if set(stored) != set(variant.options):
+                problems.append(
+                    f"variant {variant.sku}: BigCommerce has the options "
+                    f"{', '.join(sorted(stored)) or 'none'} for it, but the offer "
+                    f"names {', '.join(sorted(variant.options))}; an offer must name "
+                    "every option "
+                    "of the product, spelt as in BigCommerce"
+                )
+            elif stored != variant.options:
                 problems.append(
                     f"variant {variant.sku}: its option values cannot change from "
                     f"{_describe(stored)} to {_describe(variant.options)}, because "
@@ -244,6 +252,7 @@ class _Push:
             if option is None:
                 option = self._create_option(name, labels)
             option_id = int(option["id"])
+            option_type = str(option.get("type") or self.option_type)
             known = {
                 str(value.get("label")): int(value["id"])
                 for value in option.get("option_values") or []
@@ -251,7 +260,7 @@ class _Push:
             for label in labels:
                 if label not in known:
                     known[label] = self._create_option_value(
-                        option_id, name, label, sort_order=len(known)
+                        option_id, name, label, option_type, sort_order=len(known)
                     )
                 value_ids[(name, label)] = (option_id, known[label])
         return value_ids
@@ -260,14 +269,31 @@ class _Push:
         labels = (variant.options[name] for variant in self.offer.variants)
         return list(dict.fromkeys(labels))
 
-    def _value_body(self, name: str, label: str, sort_order: int) -> dict[str, Any]:
+    def _value_body(
+        self, name: str, label: str, sort_order: int, option_type: str
+    ) -> dict[str, Any]:
+        """Return an option value; a swatch value carries its color from swatches.
+
+        The type is the option's own, which for an option that exists already may
+        differ from the connection's variant_option_type.
+        """
         body: dict[str, Any] = {
             "label": label,
             "sort_order": sort_order,
             "is_default": False,
         }
-        if self.option_type == SWATCH:
-            body["value_data"] = {"colors": [self.offer.swatches[name][label]]}
+        if option_type == SWATCH:
+            color = self.offer.swatches.get(name, {}).get(label)
+            if color is None:
+                raise OfferFailed(
+                    [
+                        f"option {name} value {label!r} has no color in swatches; "
+                        f"the option is a swatch option in BigCommerce, so every "
+                        "new value needs a color"
+                    ],
+                    self.product_id,
+                )
+            body["value_data"] = {"colors": [color]}
         return body
 
     def _create_option(self, name: str, labels: list[str]) -> dict[str, Any]:
@@ -276,7 +302,7 @@ class _Push:
             "display_name": name,
             "type": self.option_type,
             "option_values": [
-                self._value_body(name, label, index)
+                self._value_body(name, label, index, self.option_type)
                 for index, label in enumerate(labels)
             ],
         }
@@ -285,10 +311,16 @@ class _Push:
         return option
 
     def _create_option_value(
-        self, option_id: int, name: str, label: str, *, sort_order: int
+        self,
+        option_id: int,
+        name: str,
+        label: str,
+        option_type: str,
+        *,
+        sort_order: int,
     ) -> int:
         assert self.product_id is not None
-        body = self._value_body(name, label, sort_order)
+        body = self._value_body(name, label, sort_order, option_type)
         value = self._write(
             self.client.create_option_value, self.product_id, option_id, body
         )

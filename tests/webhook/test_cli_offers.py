@@ -6,9 +6,9 @@ import json
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 
-from tests.conftest import STORE_HASH
+from tests.conftest import STORE_HASH, QuickWorker
 from webhook import create_app
 from workers.context import ServiceContext
 from workers.queueing import OFFER_QUEUE
@@ -57,7 +57,7 @@ def test_push_queues_more_than_one_request_holds(runner, path, tmp_path):
 def test_push_then_show_result(runner, path, tmp_path):
     runner.invoke(args=["offers", "push", str(offers_file(tmp_path, 2))])
     queue = Queue(OFFER_QUEUE, connection=path.redis)
-    SimpleWorker([queue], connection=path.redis).work(burst=True)
+    QuickWorker([queue], connection=path.redis).work(burst=True)
     result = runner.invoke(args=["offers", "show", "main-store", "FILE-1"])
     shown = json.loads(result.output)
     product = path.store.catalog.product_by_sku(STORE_HASH, "FILE-1")
@@ -83,7 +83,7 @@ def test_push_not_json(runner, path, tmp_path):
     target.write_text("{")
     result = runner.invoke(args=["offers", "push", str(target)])
     assert result.exit_code == 1
-    assert "cannot read JSON" in result.output
+    assert "body: invalid JSON: " in result.output
 
 
 def test_push_unknown_connection(runner, path, tmp_path):
@@ -102,7 +102,7 @@ def test_show_unknown_sku(runner, path):
 def test_status_counts_offers(runner, path, tmp_path):
     runner.invoke(args=["offers", "push", str(offers_file(tmp_path, 3))])
     queue = Queue(OFFER_QUEUE, connection=path.redis)
-    SimpleWorker([queue], connection=path.redis).work(burst=True, max_jobs=2)
+    QuickWorker([queue], connection=path.redis).work(burst=True, max_jobs=2)
     result = runner.invoke(args=["status"])
     assert result.exit_code == 0, result.output
     assert "  offers: 2 created, 1 pending; waiting jobs: 1, failed jobs: 0" in (

@@ -119,7 +119,34 @@ def test_401_checked_before_body(client, redis):
 def test_invalid_json_is_400(client, redis):
     response = post(client, b"{not json")
     assert response.status_code == 400
-    assert response.get_json()["error"].startswith("invalid JSON")
+    assert response.get_json()["errors"][0].startswith("body: invalid JSON: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "body: invalid JSON: nested too deeply"),
+        (b'{"connection": 1' + b"0" * 5000 + b"}", "body: invalid JSON: "),
+        (
+            b'{"connection": "main-store", "connection": "x", "offers": []}',
+            "body: invalid JSON: duplicate key 'connection'",
+        ),
+        (
+            b'{"connection": "main-store", "offers": [{"sku": "A\\ud800"}]}',
+            "offers[0].sku: contains an unpaired UTF-16 surrogate",
+        ),
+        (
+            b'{"connection": "main-store", "offers": [{"sku": "A", '
+            b'"attributes": {"\\udfff": 1}}]}',
+            "offers[0].attributes.",
+        ),
+    ],
+)
+def test_hostile_json_is_400(client, redis, body, expected):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.get_json()["errors"][0].startswith(expected)
+    assert offer_jobs(redis) == []
 
 
 def test_invalid_offer_is_400_naming_index_and_field(client, redis):
@@ -197,6 +224,13 @@ def test_lookup_unknown_sku_is_404(client, redis):
 def test_lookup_unknown_connection_is_404(client, redis):
     response = client.get("/offers/other-store/TEE-1", headers=AUTH)
     assert response.status_code == 404
+
+
+def test_sku_with_leading_slash_retrievable(client, redis):
+    post(client, offers_body({"sku": "/lead"}))
+    response = client.get("/offers/main-store//lead", headers=AUTH)
+    assert response.status_code == 200
+    assert response.get_json()["sku"] == "/lead"
 
 
 def test_sku_with_slash_retrievable(client, redis):

@@ -6,9 +6,9 @@ import copy
 from typing import Any
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 
-from tests.conftest import INBOUND_TOKEN, STORE_HASH
+from tests.conftest import INBOUND_TOKEN, STORE_HASH, QuickWorker
 from workers.queueing import OFFER_QUEUE
 
 AUTH = {"Authorization": f"Bearer {INBOUND_TOKEN}"}
@@ -67,7 +67,7 @@ class OfferPath:
 
     def run_jobs(self) -> None:
         queue = Queue(OFFER_QUEUE, connection=self.redis)
-        SimpleWorker([queue], connection=self.redis).work(burst=True)
+        QuickWorker([queue], connection=self.redis).work(burst=True)
 
     def push(self, *offers: dict[str, Any]) -> None:
         self.post(*offers)

@@ -97,6 +97,18 @@ def test_429_forever_gives_up_retryable(order_path, client, monkeypatch):
         client.get_order(7003)
 
 
+def test_long_reset_fails_attempt_without_sleeping(order_path, client, monkeypatch):
+    waits = []
+    monkeypatch.setattr("workers.bigcommerce.time.sleep", waits.append)
+    add_orders(order_path, [7004])
+    order_path.store.inject_fault(
+        r"/v2/orders/7004$", 429, headers={"X-Rate-Limit-Time-Reset-Ms": "3600000"}
+    )
+    with pytest.raises(RetryableUpstreamError, match="rate limit resets in 3600 s"):
+        client.get_order(7004)
+    assert waits == []
+
+
 def test_unreachable_store_error_has_no_token(order_path, monkeypatch):
     monkeypatch.setenv("BIGCOMMERCE_API_URL", "http://127.0.0.1:9")
     connection = order_path.context.settings.connection("main-store")

@@ -146,6 +146,8 @@ def test_convert_accepts(field, value, expected):
         ("condition", "new", "'new' is not one of New, Used, Refurbished"),
         ("name", "n" * 251, "has 251 characters; BigCommerce allows at most 250"),
         ("upc", "1" * 15, "has 15 characters; BigCommerce allows at most 14"),
+        ("gtin", "1" * 15, "has 15 characters; BigCommerce allows at most 14"),
+        ("page_title", "t" * 256, "has 256 characters; BigCommerce allows at most 255"),
     ],
 )
 def test_convert_rejects(field, value, message):
@@ -208,3 +210,35 @@ def test_option_labels_by_display_name():
         ]
     }
     assert option_labels(variant) == {"Color": "Red", "Size": "M"}
+
+
+def test_two_attributes_to_one_field_fail():
+    offer = Offer(sku="X", attributes={"title": "A", "name_en": "B"})
+    mapping = {"title": "name", "name_en": "name"}
+    with pytest.raises(OfferMappingError) as caught:
+        plan_product(offer, settings(mapping=mapping))
+    assert caught.value.messages == [
+        "attributes 'title' and 'name_en' both go to name; send only one of them"
+    ]
+
+
+def test_two_attributes_to_one_custom_field_fail():
+    offer = Offer(sku="X", attributes={"material": "A", "fabric": "B"})
+    mapping = {"fabric": "custom_field:material"}
+    with pytest.raises(OfferMappingError) as caught:
+        plan_product(offer, settings(mapping=mapping))
+    assert caught.value.messages == [
+        "attributes 'material' and 'fabric' both go to custom field 'material'; "
+        "send only one of them"
+    ]
+
+
+def test_two_variant_attributes_to_one_field_fail():
+    variant = OfferVariant("V-1", {"Size": "M"}, {"price": "1", "cost": "2"})
+    mapping = {"price": "price", "cost": "price"}
+    with pytest.raises(OfferMappingError) as caught:
+        plan_variant(variant, settings(mapping=mapping))
+    assert caught.value.messages == [
+        "variant V-1: attributes 'price' and 'cost' both go to price; send only one "
+        "of them"
+    ]

@@ -111,6 +111,14 @@ def test_offer_without_variants_is_valid():
             lambda o: o["swatches"]["Color"].update(Red="red"),
             "offers[1].swatches.Color.Red: must be a color like #ff0000",
         ),
+        (
+            lambda o: o["swatches"]["Color"].update(Red="#ff0000\n"),
+            "offers[1].swatches.Color.Red: must be a color like #ff0000",
+        ),
+        (
+            lambda o: o["attributes"].update({"": "x"}),
+            'offers[1].attributes[""]: Length must be between 1 and 255.',
+        ),
     ],
 )
 def test_invalid_offer_named_by_index_and_field(change, expected):

@@ -8,11 +8,11 @@ import json
 import re
 
 import pytest
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from tests.conftest import STORE_HASH
+from tests.conftest import STORE_HASH, QuickWorker
 from tests.workers.conftest import TEE
 from workers.queueing import OFFER_QUEUE
 from workers.recovery import replay_failed_jobs
@@ -403,13 +403,14 @@ def test_newer_push_result_wins(offers):
     changed["attributes"]["price"] = "9.99"
     second = offers.post(changed)["offers"][0]["job_id"]
     queue = Queue(OFFER_QUEUE, connection=offers.redis)
-    SimpleWorker([queue], connection=offers.redis).work(burst=True, max_jobs=1)
+    QuickWorker([queue], connection=offers.redis).work(burst=True, max_jobs=1)
     between = offers.result("TEE-1")
     offers.run_jobs()
     assert first != second
     assert between["result"] == "pending"
-    assert offers.result("TEE-1")["result"] == "updated"
+    assert offers.result("TEE-1")["result"] == "created"
     assert offers.product("TEE-1")["price"] == 9.99
+    assert Job.fetch(first, connection=offers.redis).return_value() == "superseded"
 
 
 def test_150_offers_in_two_requests(offers):
@@ -446,3 +447,95 @@ def test_150_offers_in_two_requests(offers):
             f"SKU-{index:03}-M",
         }
     assert len(products) == 150
+
+
+def test_older_retry_never_overwrites_newer_push(offers):
+    offers.store.inject_fault(r"/v3/catalog/products$", 503, method="POST")
+    older = copy.deepcopy(TEE)
+    older["attributes"]["price"] = "10"
+    offers.push(older)  # fails with 503 and waits for its retry
+    newer = copy.deepcopy(TEE)
+    newer["attributes"]["price"] = "20"
+    offers.push(newer)
+    after_newer = offers.result("TEE-1")
+    assert requeue_scheduled(offers) == 1
+    offers.run_jobs()
+    assert after_newer["result"] == "created"
+    assert offers.result("TEE-1") == after_newer
+    assert offers.product("TEE-1")["price"] == 20.0
+
+
+def test_unexpected_error_recorded_then_failed(offers):
+    odd = {"data": {"id": "abc"}, "meta": {}}
+    offers.store.inject_fault(
+        r"/v3/catalog/products$", 200, body=odd, method="POST", count=2
+    )
+    offers.push(TEE)
+    pending = offers.result("TEE-1")
+    queue = Queue(OFFER_QUEUE, connection=offers.redis)
+    (job_id,) = ScheduledJobRegistry(queue=queue).get_job_ids()
+    job = Job.fetch(job_id, connection=offers.redis)
+    job.retries_left = 0
+    job.save()
+    requeue_scheduled(offers)
+    offers.run_jobs()
+    failed = offers.result("TEE-1")
+    assert pending["result"] == "pending"
+    assert pending["messages"][0].startswith("attempt failed, retrying: ValueError: ")
+    assert failed["result"] == "failed"
+    assert failed["messages"][0].startswith("gave up after the last retry: ValueError")
+
+
+def test_existing_swatch_option_gets_colors(offers):
+    offers.catalog.add_product(
+        STORE_HASH,
+        {"name": "Tee", "type": "physical", "sku": "TEE-1", "price": 1, "weight": 1},
+        options=[
+            {
+                "display_name": "Color",
+                "type": "swatch",
+                "option_values": [
+                    {
+                        "label": "Red",
+                        "sort_order": 0,
+                        "value_data": {"colors": ["#ff0000"]},
+                    }
+                ],
+            }
+        ],
+        variants=[
+            {
+                "sku": "TEE-1-R",
+                "option_values": [{"option_display_name": "Color", "label": "Red"}],
+            }
+        ],
+    )
+    offer = {
+        "sku": "TEE-1",
+        "variants": [{"sku": "TEE-1-B", "options": {"Color": "Blue"}}],
+        "swatches": {"Color": {"Blue": "#0000ff"}},
+    }
+    offers.push(offer)
+    color = offers.product("TEE-1")["options"][0]
+    assert offers.result("TEE-1")["result"] == "updated"
+    assert [v["value_data"] for v in color["option_values"]] == [
+        {"colors": ["#ff0000"]},
+        {"colors": ["#0000ff"]},
+    ]
+
+
+def test_option_names_differing_from_product_fail(offers):
+    seed_tee_with_sizes(offers, sizes=("M",))
+    offer = {
+        "sku": "TEE-1",
+        "variants": [
+            {"sku": "TEE-1-GRE-M", "options": {"color": "Green", "Size": "M"}}
+        ],
+    }
+    offers.push(offer)
+    messages = offers.result("TEE-1")["messages"]
+    assert messages == [
+        "variant TEE-1-GRE-M: BigCommerce has the options Color, Size for it, but the "
+        "offer names Size, color; an offer must name every option of the product, "
+        "spelt as in BigCommerce"
+    ]
