@@ -7,7 +7,7 @@ hashes instead: ``sync:metrics:{name}`` maps a label set (JSON) to a count. The 
 process's ``/metrics`` reads them through ``RedisCollector`` and adds the queue
 gauges, read live from RQ.
 
-Counting never fails the caller: when Redis is unreachable the sample is lost and a
+A Redis failure while counting never fails the caller: the sample is lost and a
 warning is logged at most once a minute.
 """
 

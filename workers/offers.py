@@ -149,8 +149,8 @@ def process_offer(connection_name: str, offer_data: dict[str, Any]) -> str:
         except PermanentError:
             raise
         except Exception as exc:
-            # Retryable errors, and any other error or a job timeout, which RQ
-            # retries as well: the result must say so instead of staying pending.
+            # RQ retries any error, a job timeout included, so each failed attempt
+            # is recorded, and the last as failed, instead of staying pending.
             _store_retry(redis, connection, offer, job_id, exc)
             raise
         timer.outcome = result
