@@ -30,7 +30,6 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
-from workers.queueing import worker_queues
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +182,10 @@ class RedisCollector(Collector):
         return family
 
     def _queue_gauges(self) -> Iterator[Metric]:
+        # Imported here: workers.queueing imports workers.state, which imports this
+        # module to count decisions.
+        from workers.queueing import worker_queues
+
         depth = GaugeMetricFamily(
             f"{PREFIX}_queue_depth", "Jobs waiting in each queue", labels=["queue"]
         )
