@@ -56,8 +56,17 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
         _count(redis, connection, callback, "skipped")
         return "skipped"
 
+    queued_labels = {
+        "connection": connection.name,
+        "scope": callback.scope,
+        "result": "queued",
+    }
     job_id, coalesced = enqueue_order_job(
-        redis, connection.name, order_id, scope=callback.scope
+        redis,
+        connection.name,
+        order_id,
+        scope=callback.scope,
+        also=lambda pipe: metrics.count_in(pipe, "webhooks", queued_labels),
     )
     logger.info(
         "order %s queued (connection=%s scope=%s job=%s%s)",
@@ -74,7 +83,8 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
             job_id=job_id,
         ),
     )
-    _count(redis, connection, callback, "coalesced" if coalesced else "queued")
+    if coalesced:
+        _count(redis, connection, callback, "coalesced")
     return "queued"
 
 

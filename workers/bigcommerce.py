@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from redis import Redis
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import Connection
 from workers import metrics
-from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
+from workers.http import CONNECT_TIMEOUT_SECONDS, response_text, shared_session
 from workers.ratelimit import RateBudget
 
 logger = logging.getLogger(__name__)
@@ -61,10 +62,11 @@ class BigCommerceClient:
         self.connection = connection
         self.redis = redis
         self.budget = RateBudget(redis, connection.store_hash) if redis else None
-        self.session = session or new_session()
+        self.session = session or shared_session()
         self.base_url = f"{base_url or api_url()}/stores/{connection.store_hash}"
         self._auth = {"X-Auth-Token": connection.credentials.access_token}
         self.calls = 0
+        self._calls_lock = threading.Lock()
 
     def get_order(self, order_id: int) -> dict[str, Any]:
         """Return the order as BigCommerce stores it now; raises OrderNotFound."""
@@ -217,7 +219,8 @@ class BigCommerceClient:
     def _send(
         self, method: str, path: str, params: dict[str, Any] | None, json: Any
     ) -> requests.Response:
-        self.calls += 1
+        with self._calls_lock:  # sub-resources are fetched from several threads
+            self.calls += 1
         try:
             return self.session.request(
                 method,

@@ -9,7 +9,7 @@ import requests
 
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import HubSettings
-from workers.http import CONNECT_TIMEOUT_SECONDS, new_session, response_text
+from workers.http import CONNECT_TIMEOUT_SECONDS, response_text, shared_session
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class HubClient:
 
     def __init__(self, hub: HubSettings, *, session: requests.Session | None = None):
         self.hub = hub
-        self.session = session or new_session()
+        self.session = session or shared_session()
 
     def push_order(
         self, envelope: dict[str, Any], *, store_hash: str, order_id: int

@@ -27,9 +27,9 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
-
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +88,12 @@ def count(
         redis.hincrby(KEY_PREFIX + name, label_field(labels), amount)
     except RedisError as exc:
         _warn(name, exc)
+
+
+def count_in(pipe: Pipeline, name: str, labels: Mapping[str, Any]) -> None:
+    """Add one to a counter as part of the caller's pipeline or transaction."""
+    _check_labels(COUNTERS, name, labels)
+    pipe.hincrby(KEY_PREFIX + name, label_field(labels), 1)
 
 
 def observe(

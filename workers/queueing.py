@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import WatchError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
@@ -58,16 +60,36 @@ def worker_queues(redis: Redis) -> list[Queue]:
 
 
 def enqueue_order_job(
-    redis: Redis, connection: str, order_id: int, *, scope: str
+    redis: Redis,
+    connection: str,
+    order_id: int,
+    *,
+    scope: str,
+    also: Callable[[Pipeline], object] | None = None,
 ) -> tuple[str, bool]:
     """Make sure a job for (connection, order id) is waiting.
 
     Returns the job id and whether an already waiting job absorbed the event.
-    Raises redis.exceptions.RedisError when Redis is unreachable; then nothing
-    was recorded.
+    ``also`` adds commands, such as a metric, to the transaction that queues a new
+    job. Raises redis.exceptions.RedisError when Redis is unreachable; then no job
+    was queued.
     """
     queue = order_queue(redis)
     key = state.pending_key(connection, order_id)
+    job_id = _new_job_id(connection, order_id)
+    # Fast path for the usual case, an order without a waiting job: claiming the
+    # marker with SET NX takes one round trip instead of WATCH, GET and a retry
+    # loop. An event for the same order that arrives between the claim and the
+    # queueing finds no job under the marker and queues a second job, which the
+    # order lock and the imported mark keep from pushing twice.
+    if redis.set(key, job_id, nx=True, ex=state.PENDING_TTL_SECONDS):
+        with redis.pipeline() as pipe:
+            pipe.multi()
+            _enqueue(queue, pipe, connection, order_id, scope, job_id)
+            if also is not None:
+                also(pipe)
+            pipe.execute()
+        return job_id, False
     with redis.pipeline() as pipe:
         while True:
             try:
@@ -77,25 +99,42 @@ def enqueue_order_job(
                 if existing is not None and _is_waiting(redis, existing):
                     pipe.unwatch()
                     return existing, True
-                job_id = f"order-{connection}-{order_id}-{uuid.uuid4().hex[:12]}"
+                job_id = _new_job_id(connection, order_id)
                 pipe.multi()
                 pipe.set(key, job_id, ex=state.PENDING_TTL_SECONDS)
-                queue.enqueue_call(
-                    ORDER_JOB,
-                    args=(connection, order_id),
-                    kwargs={"scope": scope},
-                    job_id=job_id,
-                    timeout=JOB_TIMEOUT_SECONDS,
-                    result_ttl=RESULT_TTL_SECONDS,
-                    failure_ttl=FAILURE_TTL_SECONDS,
-                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                    description=f"order {order_id} of {connection} ({scope})",
-                    pipeline=pipe,
-                )
+                _enqueue(queue, pipe, connection, order_id, scope, job_id)
+                if also is not None:
+                    also(pipe)
                 pipe.execute()
                 return job_id, False
             except WatchError:
                 continue
+
+
+def _new_job_id(connection: str, order_id: int) -> str:
+    return f"order-{connection}-{order_id}-{uuid.uuid4().hex[:12]}"
+
+
+def _enqueue(
+    queue: Queue,
+    pipe: Pipeline,
+    connection: str,
+    order_id: int,
+    scope: str,
+    job_id: str,
+) -> None:
+    queue.enqueue_call(
+        ORDER_JOB,
+        args=(connection, order_id),
+        kwargs={"scope": scope},
+        job_id=job_id,
+        timeout=JOB_TIMEOUT_SECONDS,
+        result_ttl=RESULT_TTL_SECONDS,
+        failure_ttl=FAILURE_TTL_SECONDS,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        description=f"order {order_id} of {connection} ({scope})",
+        pipeline=pipe,
+    )
 
 
 def _is_waiting(redis: Redis, job_id: str) -> bool:
