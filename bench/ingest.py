@@ -76,7 +76,10 @@ def start_server(bench_rig: Rig, app: str, port: int) -> subprocess.Popen[bytes]
         "gunicorn.conf.py",
         app,
     ]
-    process = bench_rig.start(args, PORT=str(port), BIND_HOST="127.0.0.1")
+    # INFO, the default the Procfile runs with: the service logs a line per webhook.
+    process = bench_rig.start(
+        args, PORT=str(port), BIND_HOST="127.0.0.1", LOG_LEVEL="INFO"
+    )
     wait_for_http(f"http://127.0.0.1:{port}/healthz")
     return process
 

@@ -33,8 +33,7 @@ class SettingsAwareWorker(QuickPubSubMixin, SimpleWorker):
 
     RQ's default worker forks a process for every job. Running jobs in the worker
     process instead saves the fork and lets the HTTP clients keep their connections
-    from job to job; the benchmarks measured 5.0 against 6.2 orders per second for
-    one worker (docs/benchmarks.md). On SIGTERM, which Heroku sends to every process
+    from job to job, which docs/benchmarks.md measures. On SIGTERM, which Heroku sends to every process
     of a dyno 30 s before SIGKILL, RQ lets the running job finish and then stops. A
     job killed by SIGKILL is requeued by the maintenance task.
     """

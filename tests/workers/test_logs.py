@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import re
@@ -13,6 +14,7 @@ from tests.conftest import ACCESS_TOKEN, HUB_TOKEN, INBOUND_TOKEN, SECRETS
 from tests.workers.conftest import OfferPath
 from workers.logs import LogfmtFormatter, event, logfmt_value
 
+ADMIN_PASSWORD = "admin-password-5c1e"
 PAIR = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]*)(?: |$)')
 MAPPING = """
 offers:
@@ -104,7 +106,10 @@ def captured_logs():
     root.setLevel(previous_level)
 
 
-def test_order_path_logs_events_without_secrets(order_path_factory, captured_logs):
+def test_order_path_logs_events_without_secrets(
+    order_path_factory, captured_logs, monkeypatch
+):
+    monkeypatch.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
     path = order_path_factory(filters="min_order_id: 100", connection_settings=MAPPING)
     path.add_order(101)
     path.add_order(102, status_id=7)
@@ -137,10 +142,19 @@ def test_order_path_logs_events_without_secrets(order_path_factory, captured_log
             headers={"Authorization": f"Bearer {INBOUND_TOKEN}"},
         ).get_data(as_text=True),
     ]
+    admin = {
+        "Authorization": "Basic "
+        + base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    }
+    for url in ("/admin/", "/admin/decisions?connection=main-store&order_id=103"):
+        response = path.client.get(url, headers=admin, base_url="https://localhost")
+        assert response.status_code == 200, url
+        pages.append(response.get_data(as_text=True))
+    assert "failed" in pages[-2]
     text = captured_logs.getvalue()
     lines = [parse_line(line) for line in text.splitlines()]
 
-    for secret in SECRETS:
+    for secret in (*SECRETS, ADMIN_PASSWORD):
         assert secret not in text
         for page in pages:
             assert secret not in page
