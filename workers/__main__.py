@@ -33,9 +33,10 @@ class SettingsAwareWorker(QuickPubSubMixin, SimpleWorker):
 
     RQ's default worker forks a process for every job. Running jobs in the worker
     process instead saves the fork and lets the HTTP clients keep their connections
-    from job to job, which docs/benchmarks.md measures. On SIGTERM, which Heroku sends to every process
-    of a dyno 30 s before SIGKILL, RQ lets the running job finish and then stops. A
-    job killed by SIGKILL is requeued by the maintenance task.
+    from job to job, which docs/benchmarks.md measures. On SIGTERM, which Heroku
+    sends to every process of a dyno 30 s before SIGKILL, RQ lets the running job
+    finish and then stops. A job killed by SIGKILL is requeued by the maintenance
+    task.
     """
 
     def execute_job(self, job: Job, queue: Queue) -> None:
