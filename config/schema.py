@@ -24,33 +24,13 @@ from marshmallow import (
 )
 
 from config import model
+from config.product_fields import PRODUCT_FIELD_RULES
 from config.statuses import ORDER_STATUSES, STATUS_IDS_BY_NAME
 
 TRUE_WORDS = frozenset({"true", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "no", "off"})
 VARIANT_OPTION_TYPES = ("dropdown", "radio_buttons", "rectangles", "swatch")
-PRODUCT_FIELDS = (
-    "name",
-    "description",
-    "price",
-    "sale_price",
-    "retail_price",
-    "cost_price",
-    "weight",
-    "width",
-    "height",
-    "depth",
-    "mpn",
-    "upc",
-    "gtin",
-    "search_keywords",
-    "page_title",
-    "meta_description",
-    "is_visible",
-    "availability",
-    "condition",
-    "inventory_level",
-)
+PRODUCT_FIELDS = tuple(PRODUCT_FIELD_RULES)
 CUSTOM_FIELD_TARGET = "custom_field"
 MAX_CUSTOM_FIELD_NAME_LENGTH = 250
 CONNECTION_NAME = re.compile(r"^[a-z0-9-]+$")

@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from honcho.environ import parse_procfile
@@ -35,6 +34,7 @@ from sandbox.hub import FakeHub, create_hub_app
 from sandbox.redis_server import RedisProcess, start_redis_server
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.store import FakeStore
+from webhook.cli import without_credentials
 from workers import state
 from workers.redis_conn import connect
 
@@ -238,18 +238,9 @@ def command_environment(env: dict[str, str]) -> str:
     """Return the export line that points the flask commands at this run."""
     names = ("SETTINGS_PATH", "REDIS_URL", "BIGCOMMERCE_API_URL")
     values = " ".join(
-        f"{name}={without_password(env[name])}" for name in names if env.get(name)
+        f"{name}={without_credentials(env[name])}" for name in names if env.get(name)
     )
     return f"export {values}"
-
-
-def without_password(url: str) -> str:
-    """Return ``url`` with its password, if any, replaced by ``***``."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def run_demo(

@@ -50,3 +50,15 @@ def _signature_matches(
     except WebhookVerificationError:
         return False
     return True
+
+
+def bearer_token_matches(authorization: str | None, expected: str) -> bool:
+    """Return whether an Authorization header is ``Bearer <expected>``.
+
+    The scheme is matched without regard to case, and the tokens are compared in
+    constant time.
+    """
+    scheme, _, received = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(received.strip().encode(), expected.encode())

@@ -7,7 +7,6 @@ private network expect.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 
@@ -17,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis.exceptions import RedisError
 
+from webhook.auth import bearer_token_matches
 from webhook.routes import service
 from workers.metrics import RedisCollector
 
@@ -29,11 +29,7 @@ def _authorized() -> bool:
     token = os.environ.get("METRICS_TOKEN", "")
     if not token:
         return True
-    header = flask_request.headers.get("Authorization", "")
-    scheme, _, received = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(received.strip().encode(), token.encode())
+    return bearer_token_matches(flask_request.headers.get("Authorization"), token)
 
 
 @bp.get("/metrics")

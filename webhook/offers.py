@@ -6,7 +6,6 @@ whole request before it queues anything, so a 400 leaves nothing half queued.
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Blueprint, jsonify, request
@@ -17,6 +16,7 @@ from werkzeug.routing import PathConverter
 
 from config.errors import SettingsError
 from config.model import Settings
+from webhook.auth import bearer_token_matches
 from webhook.routes import read_body, service
 from workers.offer_model import (
     OfferRequestError,
@@ -32,26 +32,21 @@ bp = Blueprint("offers", __name__)
 
 # 100 offers with dozens of variants each fit well within this.
 MAX_OFFER_BODY_BYTES = 8 * 1024 * 1024
-BEARER = "bearer "
 
 
 class SkuConverter(PathConverter):
     """The rest of the path, slashes included, even a leading one: SKUs may start
     with '/', which werkzeug's ``path`` converter does not match."""
 
-    # With werkzeug 3.1 a pattern such as ".+" did not match across slashes (tried);
-    # this one has the shape of the path converter's "[^/].*?" and also takes "/".
+    # With werkzeug 3.1, a pattern such as ".+" did not match across slashes (tried).
+    # This one has the shape of the path converter's "[^/].*?" and also takes "/".
     regex = "(?:/|[^/]).*?"
 
 
 def _authorized(settings: Settings) -> bool:
     """Return whether the request carries the hub's inbound token."""
-    header = request.headers.get("Authorization", "")
-    if not header[: len(BEARER)].lower() == BEARER:
-        return False
-    received = header[len(BEARER) :].strip().encode()
-    expected = settings.hub.inbound_token.encode()
-    return hmac.compare_digest(received, expected)
+    header = request.headers.get("Authorization")
+    return bearer_token_matches(header, settings.hub.inbound_token)
 
 
 def _unauthorized() -> ResponseReturnValue:

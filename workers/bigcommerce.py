@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -135,7 +136,7 @@ class BigCommerceClient:
         """Send one request within the budget, waiting and resending on 429.
 
         Returns the first response that is not a 429, whatever its status. Raises
-        RetryableUpstreamError on a network error or when the store still answers
+        RetryableUpstreamError on a network error or when the store still returns
         429 after MAX_RATE_LIMIT_WAITS waits.
         """
         for attempt in range(MAX_RATE_LIMIT_WAITS + 1):
@@ -147,8 +148,8 @@ class BigCommerceClient:
             if attempt == MAX_RATE_LIMIT_WAITS:
                 break
             if wait > MAX_INLINE_WAIT_SECONDS:
-                # Sleeping longer could outlast the job's timeout; the budget already
-                # holds every worker back, and the job's retry comes later.
+                # Sleeping longer could outlast the job's timeout. The budget already
+                # keeps every worker waiting, and the job's retry comes later.
                 raise RetryableUpstreamError(
                     f"{method} {path}: BigCommerce rate limit resets in {wait:.0f} s; "
                     "retrying later",
@@ -282,3 +283,12 @@ def rate_limit_wait(response: requests.Response, attempt: int) -> float:
         return max(wait, MIN_RESET_WAIT_SECONDS)
     ceiling = min(BACKOFF_MAX_SECONDS, BACKOFF_MIN_SECONDS * 2**attempt)
     return random.uniform(BACKOFF_MIN_SECONDS, max(BACKOFF_MIN_SECONDS, ceiling))
+
+
+def total_pages(body: Mapping[str, Any]) -> int:
+    """Return a v3 list's ``meta.pagination.total_pages``, or 1 when it is missing or
+    invalid."""
+    meta = body.get("meta")
+    pagination = meta.get("pagination") if isinstance(meta, dict) else None
+    total = pagination.get("total_pages") if isinstance(pagination, dict) else None
+    return total if isinstance(total, int) and total > 0 else 1

@@ -14,7 +14,7 @@ from redis import Redis
 
 from config.errors import PermanentUpstreamError, RetryableUpstreamError
 from config.model import Connection
-from workers.bigcommerce import BigCommerceClient
+from workers.bigcommerce import BigCommerceClient, total_pages
 
 CATALOG = "/v3/catalog"
 PAGE_LIMIT = 250
@@ -137,7 +137,7 @@ class CatalogClient:
                     f"GET {CATALOG}{path}: BigCommerce returned data that is not a list"
                 )
             items.extend(item for item in data if isinstance(item, dict))
-            if len(data) < PAGE_LIMIT or page >= _total_pages(body):
+            if len(data) < PAGE_LIMIT or page >= total_pages(body):
                 return items
         raise RetryableUpstreamError(
             f"GET {CATALOG}{path}: more than {MAX_PAGES} pages; stopped"
@@ -221,14 +221,6 @@ def _json_object(response: requests.Response, request: str) -> dict[str, Any]:
             f"(HTTP {response.status_code})"
         )
     return body
-
-
-def _total_pages(body: dict[str, Any]) -> int:
-    """Return ``meta.pagination.total_pages``, or 1 when it is missing or invalid."""
-    meta = body.get("meta")
-    pagination = meta.get("pagination") if isinstance(meta, dict) else None
-    total = pagination.get("total_pages") if isinstance(pagination, dict) else None
-    return total if isinstance(total, int) and total > 0 else 1
 
 
 def _error_messages(reply: Any, fallback: str) -> list[str]:

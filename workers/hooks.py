@@ -30,7 +30,7 @@ from config.errors import (
     SettingsError,
 )
 from config.model import Connection
-from workers.bigcommerce import BigCommerceClient
+from workers.bigcommerce import BigCommerceClient, total_pages
 from workers.http import response_text
 from workers.jobs import worker_context
 from workers.queueing import ORDER_QUEUE
@@ -230,7 +230,7 @@ class HooksClient:
 
     @property
     def calls(self) -> int:
-        """Number of requests sent, 429 answers included."""
+        """Number of requests sent, including those that got a 429."""
         return self.api.calls
 
     def list_hooks(self) -> list[Hook]:
@@ -245,7 +245,7 @@ class HooksClient:
                     "GET /hooks: BigCommerce returned data that is not a list"
                 )
             hooks.extend(Hook.from_api(item) for item in items)
-            if len(items) < PAGE_LIMIT or page >= _total_pages(body):
+            if len(items) < PAGE_LIMIT or page >= total_pages(body):
                 return hooks
         raise RetryableUpstreamError(
             f"GET /hooks: more than {MAX_PAGES} pages of webhooks; stopped"
@@ -318,14 +318,6 @@ class HooksClient:
         if status == 408 or status >= 500:
             raise RetryableUpstreamError(message, status=status, detail=detail)
         raise PermanentUpstreamError(message, status=status, detail=detail)
-
-
-def _total_pages(body: Mapping[str, Any]) -> int:
-    """Return ``meta.pagination.total_pages``, or 1 when it is missing or invalid."""
-    meta = body.get("meta")
-    pagination = meta.get("pagination") if isinstance(meta, dict) else None
-    total = pagination.get("total_pages") if isinstance(pagination, dict) else None
-    return total if isinstance(total, int) and total > 0 else 1
 
 
 def webhook_destination(public_url: str | None) -> str:

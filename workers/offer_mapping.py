@@ -17,71 +17,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config.model import OfferSettings
+from config.product_fields import (
+    PRODUCT_FIELD_RULES,
+    VARIANT_FIELD_RULES,
+    FieldRule,
+)
 from config.schema import CUSTOM_FIELD_TARGET
 from workers.offer_model import AttributeValue, Offer, OfferVariant
 
 # BigCommerce's limit for a custom field's name and for its value.
 MAX_CUSTOM_FIELD_LENGTH = 250
-MAX_DIMENSION = 9_999_999_999
-MAX_INVENTORY = 2_147_483_647
 REQUIRED_NEW_PRODUCT_FIELDS = ("name", "price", "weight")
-
-
-@dataclass(frozen=True)
-class FieldRule:
-    """JSON type and limits of one BigCommerce field."""
-
-    kind: str  # "text", "number", "integer", "boolean" or "choice"
-    max_length: int | None = None
-    maximum: float | None = None
-    choices: tuple[str, ...] = ()
-
-
-_PRICE = FieldRule("number")
-_DIMENSION = FieldRule("number", maximum=MAX_DIMENSION)
-
-# Product fields that a mapping may target, with the limits of BigCommerce's v3
-# product schema.
-PRODUCT_FIELD_RULES: dict[str, FieldRule] = {
-    "name": FieldRule("text", max_length=250),
-    "description": FieldRule("text"),
-    "price": _PRICE,
-    "sale_price": _PRICE,
-    "retail_price": _PRICE,
-    "cost_price": _PRICE,
-    "weight": _DIMENSION,
-    "width": _DIMENSION,
-    "height": _DIMENSION,
-    "depth": _DIMENSION,
-    "mpn": FieldRule("text"),
-    "upc": FieldRule("text", max_length=14),
-    "gtin": FieldRule("text", max_length=14),
-    "search_keywords": FieldRule("text", max_length=65535),
-    "page_title": FieldRule("text", max_length=255),
-    "meta_description": FieldRule("text"),
-    "is_visible": FieldRule("boolean"),
-    "availability": FieldRule("choice", choices=("available", "disabled", "preorder")),
-    "condition": FieldRule("choice", choices=("New", "Used", "Refurbished")),
-    "inventory_level": FieldRule("integer", maximum=MAX_INVENTORY),
-}
-
-# The mapping targets that BigCommerce's v3 variant schema also has.
-VARIANT_FIELD_RULES: dict[str, FieldRule] = {
-    name: PRODUCT_FIELD_RULES[name]
-    for name in (
-        "price",
-        "sale_price",
-        "retail_price",
-        "cost_price",
-        "weight",
-        "width",
-        "height",
-        "depth",
-        "mpn",
-        "upc",
-        "inventory_level",
-    )
-} | {"gtin": FieldRule("text", max_length=14)}
 
 
 class OfferMappingError(ValueError):

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 from redis import Redis
-from rq import Queue, Retry, get_current_job
+from rq import Queue, get_current_job
 
 from config.errors import PermanentError, RetryableError, SyncError
 from config.model import Connection
@@ -26,13 +26,7 @@ from workers.lease import JobLease
 from workers.logs import event
 from workers.offer_model import Offer
 from workers.offer_push import OfferOutcome, push_offer
-from workers.queueing import (
-    FAILURE_TTL_SECONDS,
-    JOB_TIMEOUT_SECONDS,
-    OFFER_QUEUE,
-    RESULT_TTL_SECONDS,
-    RETRY_INTERVALS,
-)
+from workers.queueing import OFFER_QUEUE, RETRIED_JOB_OPTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +87,9 @@ def enqueue_offers(
                 OFFER_JOB,
                 args=(connection, offer.to_dict()),
                 job_id=job_id,
-                timeout=JOB_TIMEOUT_SECONDS,
-                result_ttl=RESULT_TTL_SECONDS,
-                failure_ttl=FAILURE_TTL_SECONDS,
-                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
                 description=f"offer {offer.sku} of {connection}",
                 pipeline=pipe,
+                **RETRIED_JOB_OPTIONS,
             )
             entries.append({"sku": offer.sku, "result": "pending", "job_id": job_id})
         pipe.execute()

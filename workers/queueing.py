@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
@@ -48,6 +49,13 @@ def retry_intervals() -> list[int]:
 
 
 RETRY_INTERVALS = retry_intervals()
+# Timeouts, kept results and the retry schedule shared by order and offer jobs.
+RETRIED_JOB_OPTIONS: dict[str, Any] = {
+    "timeout": JOB_TIMEOUT_SECONDS,
+    "result_ttl": RESULT_TTL_SECONDS,
+    "failure_ttl": FAILURE_TTL_SECONDS,
+    "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+}
 
 
 def order_queue(redis: Redis) -> Queue:
@@ -128,12 +136,9 @@ def _enqueue(
         args=(connection, order_id),
         kwargs={"scope": scope},
         job_id=job_id,
-        timeout=JOB_TIMEOUT_SECONDS,
-        result_ttl=RESULT_TTL_SECONDS,
-        failure_ttl=FAILURE_TTL_SECONDS,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         description=f"order {order_id} of {connection} ({scope})",
         pipeline=pipe,
+        **RETRIED_JOB_OPTIONS,
     )
 
 

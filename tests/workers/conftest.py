@@ -46,6 +46,14 @@ TEE = {
     },
 }
 CATALOG = f"/stores/{STORE_HASH}/v3/catalog"
+# Connection settings that map just the fields a new product needs.
+NAME_PRICE_WEIGHT = """
+offers:
+  attribute_mapping:
+    title: name
+    price: price
+    weight_kg: weight
+"""
 
 
 class OfferPath:

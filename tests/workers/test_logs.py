@@ -11,18 +11,12 @@ import sys
 import pytest
 
 from tests.conftest import ACCESS_TOKEN, HUB_TOKEN, INBOUND_TOKEN, SECRETS
+from tests.workers.conftest import NAME_PRICE_WEIGHT as MAPPING
 from tests.workers.conftest import OfferPath
 from workers.logs import LogfmtFormatter, event, logfmt_value
 
 ADMIN_PASSWORD = "admin-password-5c1e"
 PAIR = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]*)(?: |$)')
-MAPPING = """
-offers:
-  attribute_mapping:
-    title: name
-    price: price
-    weight_kg: weight
-"""
 
 
 def parse_line(line: str) -> dict[str, str]:

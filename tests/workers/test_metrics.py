@@ -10,18 +10,11 @@ from redis import Redis
 
 from sandbox.orders import make_webhook
 from tests.conftest import STORE_HASH, WEBHOOK_TOKEN
+from tests.workers.conftest import NAME_PRICE_WEIGHT as MAPPING
 from tests.workers.conftest import OfferPath
 from webhook import create_app
 from workers import metrics
 from workers.context import ServiceContext
-
-MAPPING = """
-offers:
-  attribute_mapping:
-    title: name
-    price: price
-    weight_kg: weight
-"""
 
 
 def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
