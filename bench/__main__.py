@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     selected = args.only or NAMES
     results: dict[str, Any] = {"started": dt.datetime.now(dt.UTC).isoformat()}
+
     if "ingest" in selected:
         results["ingest"] = ingest.run(runs=args.runs, duration=args.ingest_seconds)
         report_ingest(results["ingest"])
@@ -67,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if "latency" in selected:
         results["latency"] = [pipeline.end_to_end_latency() for _ in range(args.runs)]
         report_latency(results["latency"])
+
     folder = ROOT / "var" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -98,16 +100,16 @@ def report_ingest(result: dict[str, Any]) -> None:
 
 
 def report_pipeline(result: dict[str, list[dict[str, Any]]]) -> None:
-    one = median(result["1"], "orders_per_second")
-    four = median(result["4"], "orders_per_second")
+    one_worker = median(result["1"], "orders_per_second")
+    four_workers = median(result["4"], "orders_per_second")
     ideal = result["1"][0]["ideal_orders_per_second"]
     measured = median(result["1"], "measured_ideal_orders_per_second")
     print(
-        f"pipeline: 1 worker {one:.2f} orders/s, ideal {ideal:.2f} from the "
-        f"latencies (ratio {one / ideal:.2f}), {measured:.2f} measured with a bare "
-        f"client (ratio {one / measured:.2f}; target >= 0.8); 4 workers {four:.2f} "
-        f"orders/s, "
-        f"{four / one:.2f} x one (target >= 3.2); worker peak RSS "
+        f"pipeline: 1 worker {one_worker:.2f} orders/s, ideal {ideal:.2f} from the "
+        f"latencies (ratio {one_worker / ideal:.2f}), {measured:.2f} measured with "
+        f"a bare client (ratio {one_worker / measured:.2f}; target >= 0.8); "
+        f"4 workers {four_workers:.2f} orders/s, "
+        f"{four_workers / one_worker:.2f} x one (target >= 3.2); worker peak RSS "
         f"{max(r['worker_peak_rss_mb'] for r in result['4']):.0f} MB"
     )
 

@@ -1,4 +1,4 @@
-"""The baseline of the ingest benchmark: a Flask endpoint that only answers 200.
+"""The baseline of the ingest benchmark: a Flask endpoint that only returns 200.
 
 gunicorn runs it with the service's own gunicorn.conf.py, so the two differ only in
 what the endpoint does.

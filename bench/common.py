@@ -208,7 +208,7 @@ def wait_for_http(url: str, timeout: float = 30.0) -> None:
             return False
 
     if not wait_until(answers, timeout, step=0.2):
-        raise RuntimeError(f"{url} did not answer within {timeout} s")
+        raise RuntimeError(f"{url} did not respond within {timeout} s")
 
 
 def webhook_body(order_id: int, scope: str = "store/order/created") -> dict[str, Any]:

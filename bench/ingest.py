@@ -4,7 +4,7 @@ Flask endpoint under the same gunicorn settings.
 Method: wrk opens 64 connections to 127.0.0.1 and sends ``store/order/created``
 webhooks, each for a new order id, so every request queues a job in Redis. No worker
 runs, so the measured work is the endpoint's alone. Each run lasts ``duration``
-seconds after a 2 s warm-up; the two servers alternate, run by run, so that drift
+seconds after a 2 s warm-up. The two servers alternate run by run, so that drift
 of the shared machine hits both.
 """
 
@@ -114,7 +114,11 @@ def parse_wrk(output: str) -> dict[str, float]:
         if match is None:
             raise ValueError(f"wrk output has no {percentile}% latency:\n{output}")
         value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+        if unit == "us":
+            return value / 1000
+        if unit == "s":
+            return value * 1000
+        return value
 
     rate = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
     if rate is None:
