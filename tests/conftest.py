@@ -27,7 +27,7 @@ from webhook import create_app
 from workers.context import ServiceContext
 from workers.jobs import set_worker_context
 from workers.queueing import ORDER_QUEUE
-from workers.rq_support import QuickPubSubMixin
+from workers.rq_support import HandOverMixin, QuickPubSubMixin
 
 WEBHOOK_TOKEN = "test-webhook-token-5a1f"
 ACCESS_TOKEN = "test-access-token-c3d9"
@@ -164,7 +164,7 @@ def make_context(redis: Redis):
     return make
 
 
-class QuickWorker(QuickPubSubMixin, SimpleWorker):
+class QuickWorker(HandOverMixin, QuickPubSubMixin, SimpleWorker):
     """SimpleWorker that stops at once; see workers.rq_support."""
 
 

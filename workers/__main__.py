@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
@@ -22,12 +23,21 @@ from workers.jobs import set_worker_context, worker_context
 from workers.logs import configure_logging
 from workers.maintenance import MaintenanceLoop
 from workers.queueing import WORKER_QUEUES
-from workers.rq_support import QuickPubSubMixin
+from workers.rq_support import HandOverMixin, QuickPubSubMixin
 
 logger = logging.getLogger("workers")
 
+# RQ runs one scheduler per queue, in the worker that holds the queue's scheduler
+# lock. A scheduler process dies when Redis goes away, and the lock of a dead
+# scheduler lapses after about a minute. Workers start a missing scheduler in their
+# periodic maintenance, which RQ runs every 10 minutes and only between two waits
+# for a job, and an idle worker waits 405 s. Shorter times keep retries on time
+# after a Redis restart or a stopped dyno, for one Redis call every few seconds.
+MAINTENANCE_INTERVAL_SECONDS = 15
+DEQUEUE_TIMEOUT_SECONDS = 10
 
-class SettingsAwareWorker(QuickPubSubMixin, SimpleWorker):
+
+class SettingsAwareWorker(HandOverMixin, QuickPubSubMixin, SimpleWorker):
     """RQ worker that runs its jobs in its own process and reloads a changed
     settings file before each job.
 
@@ -38,6 +48,14 @@ class SettingsAwareWorker(QuickPubSubMixin, SimpleWorker):
     finish and then stops. A job killed by SIGKILL is requeued by the maintenance
     task.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_SECONDS)
+        super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return DEQUEUE_TIMEOUT_SECONDS
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         worker_context().settings_store.get()
@@ -84,6 +102,24 @@ def run_workers(context: ServiceContext) -> None:
             "worker %s quit; a new one starts when Redis responds", worker.name
         )
         wait_for_redis(context)
+        release_scheduler_locks(worker)
+
+
+def release_scheduler_locks(worker: SettingsAwareWorker) -> None:
+    """Free the scheduler locks that ``worker``'s scheduler held when Redis went.
+
+    The scheduler process stops when Redis goes away but cannot release its locks
+    then, and Redis keeps them through a restart. Without this, the next worker of
+    this process would run no scheduler and retries would wait for another
+    worker's maintenance. Only locks still held under this scheduler's name go.
+    """
+    scheduler = worker.scheduler
+    if scheduler is None or not scheduler.acquired_locks:
+        return
+    try:
+        scheduler.release_locks()
+    except RedisError as exc:
+        logger.warning("scheduler locks of %s not released: %s", worker.name, exc)
 
 
 def wait_for_redis(context: ServiceContext) -> None:

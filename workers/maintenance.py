@@ -52,8 +52,8 @@ def env_number(name: str, default: float) -> float:
 class MaintenanceLoop(threading.Thread):
     """Daemon thread that runs ``run_once`` every tick while this process lives.
 
-    It uses its own settings store and Redis client: the worker forks for each job,
-    and a lock held by this thread at that moment must not be one the job needs.
+    It uses its own settings store and Redis client, so that it never waits on the
+    settings lock or the connections of the job that runs in the main thread.
     """
 
     def __init__(self, settings_file: str, redis_url: str | None = None) -> None:

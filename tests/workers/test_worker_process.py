@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis import Redis
 
 from sandbox.orders import make_order
+from sandbox.redis_server import start_redis_server
 from tests.conftest import CREATED, STORE_HASH, stop_process_group
 from workers import state
 from workers.queueing import enqueue_order_job
@@ -147,3 +149,50 @@ def test_retry_fires_through_worker_scheduler(
     statuses = [p.status for p in fake_hub.pushes if p.order_id == 180]
     assert statuses == [503, 201]
     assert fake_hub.pushes[1].time - fake_hub.pushes[0].time >= 4.5
+
+
+def test_retry_fires_after_redis_restart(
+    worker_env, tmp_path, fake_store, fake_hub, bigcommerce_server
+):
+    """The scheduler dies with Redis; the worker starts it again in time.
+
+    A restarted Redis still holds the dead scheduler's lock, and RQ's worker only
+    looks for a missing scheduler in its periodic maintenance.
+    """
+    env, _ = worker_env
+    server = start_redis_server(directory=str(tmp_path), persist=True)
+    redis = Redis.from_url(server.url)
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers"],
+            env={**env, "REDIS_URL": server.url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        try:
+            lock = "rq:scheduler-lock:orders"
+            assert wait_for(lambda: redis.exists(lock), 20), log_path.read_text()
+            server.stop()
+            died = "Scheduler [PID"
+            assert wait_for(lambda: died in log_path.read_text(), 20)
+            server = start_redis_server(
+                port=server.port, directory=server.directory, persist=True
+            )
+            assert redis.exists(lock), "the restarted Redis lost the lock"
+
+            add_order(fake_store, bigcommerce_server.url, 190)
+            fake_hub.script_responses(503)
+            enqueue_order_job(redis, CONNECTION, 190, scope="store/order/created")
+            imported = wait_for(lambda: state.is_imported(redis, CONNECTION, 190), 60)
+            assert imported, log_path.read_text()[-4000:]
+            statuses = [p.status for p in fake_hub.pushes if p.order_id == 190]
+            assert statuses == [503, 201]
+        finally:
+            stop_process_group(process)
+            redis.close()
+            server.stop()
+
+
