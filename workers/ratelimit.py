@@ -2,15 +2,16 @@
 
 BigCommerce limits requests per store, and the store's other apps draw on the same
 quota. Each response reports ``X-Rate-Limit-Requests-Left`` and
-``X-Rate-Limit-Time-Reset-Ms``. The budget stores the latest of those in Redis, counts
-the requests in flight, and lets a request go only while
+``X-Rate-Limit-Time-Reset-Ms``. The budget keeps the most recent count of those in
+Redis, counts the requests in flight, and lets a request go only while
 ``left - in_flight > reserve``, so that ``reserve`` requests stay for the other apps.
 
-Between responses the budget assumes that nothing refills before the announced reset
-and that the quota then refills evenly over the window. That is an estimate (exact
-for a fixed window, close for a sliding one under steady load), and every response
-corrects it. When nothing is known yet, one request goes out alone as a probe. A 429
-stops every worker until the reset time it names.
+Between responses the budget counts only what it knows has left the window: nothing
+before the announced reset, one request at the reset, and the whole window once a
+further window has passed. That never overestimates, whether BigCommerce's window is
+fixed or sliding, and every response corrects it: after a reset one request goes out
+and its answer tells how much has refilled. When nothing is known yet, one request
+goes out alone as a probe. A 429 stops every worker until the reset time it names.
 """
 
 from __future__ import annotations
@@ -56,18 +57,23 @@ else
     local quota = math.max(tonumber(state[2]) or left, 1)
     local window = tonumber(state[3]) or 30000
     local reset_at = tonumber(state[4]) or now
-    local refilled = 0
-    if now > reset_at then
-        refilled = math.floor(quota * (now - reset_at) / window) + 1
+    -- In a sliding window the requests after the oldest may leave it at any time
+    -- up to a window later, so only the oldest one counts as gone at the reset.
+    local estimate = left
+    if now >= reset_at + window then
+        estimate = quota
+    elseif now >= reset_at then
+        estimate = math.min(left + 1, quota)
     end
-    local estimate = math.min(left + refilled, quota)
     local missing = reserve + in_flight + 1 - estimate
     if missing > 0 then
-        local ready_at = reset_at + math.ceil((missing - 1) * window / quota)
-        if now >= reset_at then
-            ready_at = now + math.ceil(missing * window / quota)
+        if now < reset_at then
+            return math.max(reset_at - now, 10)
         end
-        return math.max(ready_at - now, 10)
+        if in_flight > 0 then
+            return {PROBE_WAIT_MS}
+        end
+        return math.max(reset_at + window - now, 10)
     end
 end
 redis.call('zadd', KEYS[2], now, ARGV[3])
@@ -78,9 +84,14 @@ return 0
 # KEYS: state hash, in-flight sorted set.
 # ARGV: now_ms, request id, left, quota, window_ms, reset_ms, blocked_ms.
 # left, quota, window_ms and reset_ms are empty when the response carried no rate-limit
-# headers; blocked_ms is 0 unless the response was a 429. A response replaces the
-# numbers only if its request started no earlier than the one whose response was
-# applied last; an older one can only lower ``left``.
+# headers; blocked_ms is 0 unless the response was a 429.
+#
+# Requests sent side by side may be counted by BigCommerce in another order than
+# they were sent or answered, so the latest answer is not always the latest count.
+# Until the stored reset time nothing has left the window, so what is left only
+# shrinks: a response may lower the stored numbers but not raise them. After the
+# reset, a response replaces them if its request started no earlier than the one
+# whose response was stored, since it was then counted after that one.
 _OBSERVE = """
 local now = tonumber(ARGV[1])
 local started = redis.call('zscore', KEYS[2], ARGV[2])
@@ -95,18 +106,16 @@ if blocked_ms > 0 then
 end
 if ARGV[3] ~= '' then
     started = tonumber(started) or now
-    local last = tonumber(redis.call('hget', KEYS[1], 'started_at')) or 0
-    if started >= last then
-        redis.call('hset', KEYS[1], 'left', ARGV[3], 'quota', ARGV[4],
+    local left = tonumber(ARGV[3])
+    local stored = redis.call('hmget', KEYS[1], 'left', 'reset_at', 'started_at')
+    local stored_left = tonumber(stored[1])
+    local stored_reset = tonumber(stored[2]) or 0
+    local stored_started = tonumber(stored[3]) or 0
+    local newer = now >= stored_reset and started >= stored_started
+    if stored_left == nil or left <= stored_left or newer then
+        redis.call('hset', KEYS[1], 'left', left, 'quota', ARGV[4],
                    'window', ARGV[5], 'reset_at', now + tonumber(ARGV[6]),
-                   'started_at', started)
-    else
-        -- The server may have counted this older request after the newer one whose
-        -- numbers are stored, so it can only lower what is left.
-        local current = tonumber(redis.call('hget', KEYS[1], 'left'))
-        if current ~= nil and tonumber(ARGV[3]) < current then
-            redis.call('hset', KEYS[1], 'left', ARGV[3])
-        end
+                   'started_at', math.max(started, stored_started))
     end
 end
 redis.call('pexpire', KEYS[1], 3600000)

@@ -76,6 +76,16 @@ class AnswerLog:
         """Return the lowest X-Rate-Limit-Requests-Left sent to any app."""
         return min((a.left for a in self.answers), default=None)
 
+    def around_fewest(self, before: int = 12) -> str:
+        """Describe the answers up to the one with the fewest requests left."""
+        lowest = min(range(len(self.answers)), key=lambda i: self.answers[i].left)
+        start = self.answers[max(lowest - before, 0)].time
+        return "\n".join(
+            f"+{a.time - start:.3f} s left={a.left}"
+            f"{' other app' if a.other_app else ''}{' 429' if a.rate_limited else ''}"
+            for a in self.answers[max(lowest - before, 0) : lowest + 1]
+        )
+
     def accepted(self, *, other_app: bool | None = None) -> list[float]:
         """Return when the stand-in counted a request against the quota."""
         return [
@@ -263,7 +273,7 @@ def test_burst_stays_within_quota_minus_reserve(
         shortest_wait_after_429_s=waits.shortest,
     )
     # The stand-in's own count never went below the reserve.
-    assert log.fewest_left() >= RESERVE
+    assert log.fewest_left() >= RESERVE, log.around_fewest()
     assert busiest <= QUOTA - RESERVE
     # The budget stops at quota - reserve, so the stand-in never reaches its quota.
     assert log.service_429s() == []
