@@ -58,9 +58,9 @@ def test_redis_restart_during_burst(service_factory, tmp_path, record_fault):
             decision = state.latest_decision(redis, CONNECTION, order_id)
             return decision is not None and decision["decision"] == "skipped"
 
-        wait_for(lambda: all(settled(o) for o in answers), 120)
+        wait_for(lambda: all(settled(o) for o in answers), 180)
         unsettled = [o for o in answers if not settled(o)]
-        assert unsettled == [], (answers_of(answers, unsettled), redis.keys("*")[:50])
+        assert unsettled == [], where_are(redis, service, answers, unsettled)
         statuses = set(answers.values())
         accepted = [o for o in answers if o % 5 != 0 and o >= 10]
         imported = [o for o in answers if state.is_imported(redis, CONNECTION, o)]
@@ -102,3 +102,28 @@ def restart_redis_midway(server, answers: dict[int, int]) -> None:
 
 def answers_of(answers: dict[int, int], order_ids: list[int]) -> dict[int, int]:
     return {order_id: answers[order_id] for order_id in order_ids}
+
+
+def where_are(redis, service, answers: dict[int, int], order_ids: list[int]) -> str:
+    """Describe the unsettled orders: their answers, jobs, queues and worker logs."""
+    queues = {
+        key.decode(): redis.llen(key) for key in redis.scan_iter("rq:queue:*")
+    }
+    registries = {
+        key.decode(): redis.zcard(key) for key in redis.scan_iter("rq:wip:*")
+    }
+    registries.update(
+        (key.decode(), redis.zcard(key))
+        for pattern in ("rq:scheduled:*", "rq:failed:*")
+        for key in redis.scan_iter(pattern)
+    )
+    jobs = {}
+    for order_id in order_ids[:5]:
+        for key in redis.scan_iter(f"rq:job:order-{CONNECTION}-{order_id}-*"):
+            jobs[key.decode()] = redis.hget(key, "status")
+    return (
+        f"answers {answers_of(answers, order_ids)}\n"
+        f"queues {queues}\nregistries {registries}\njobs {jobs}\n"
+        f"scheduler locks {redis.keys('rq:scheduler-lock:*')}\n"
+        + service.workers.output()[-6000:]
+    )
