@@ -90,7 +90,7 @@ class HandOverMixin:
             queues = [queues]
         # RQ accepts only queues of its queue class, so given queues go by name.
         names = [q.name if isinstance(q, Queue) else q for q in queues]
-        super().__init__(names, *args, **kwargs)
+        super().__init__(names, *args, **kwargs)  # type: ignore[call-arg]
 
     def prepare_job_execution(
         self, job: Job, remove_from_intermediate_queue: bool = False

@@ -194,5 +194,3 @@ def test_retry_fires_after_redis_restart(
             stop_process_group(process)
             redis.close()
             server.stop()
-
-
