@@ -2,10 +2,10 @@
 Flask endpoint under the same gunicorn settings.
 
 Method: wrk opens 64 connections to 127.0.0.1 and sends ``store/order/created``
-webhooks, each for a new order id, so every request queues a job in Redis. No worker
-runs, so the measured work is the endpoint's alone. Each run lasts ``duration``
-seconds after a 2 s warm-up. The two servers alternate run by run, so that drift
-of the shared machine hits both.
+webhooks, each for a new order id, so every request adds an event to the inbox in
+Redis. No worker runs, so the measured work is the endpoint's alone. Each run lasts
+``duration`` seconds after a 2 s warm-up. The two servers alternate run by run, so
+that drift of the shared machine hits both.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bench.common import (
     stop_group,
     wait_for_http,
 )
+from workers.inbox import INBOX_KEY
 
 CONNECTIONS = 64
 THREADS = 2
@@ -152,12 +153,12 @@ def run(runs: int = 3, duration: float = 10.0) -> dict[str, Any]:
                 memory.sample(f"web-{name}", process)
                 results[name].append(figures)
                 time.sleep(1)
-        queued = bench_rig.redis.llen("rq:queue:orders")
+        queued = bench_rig.redis.llen(INBOX_KEY)
         stop_group(service)
         stop_group(bare)
     return {
         "runs": results,
-        "jobs_queued": queued,
+        "events_in_inbox": queued,
         "connection": CONNECTION,
         "web_peak_rss_mb": memory.largest("web-service"),
     }

@@ -24,6 +24,7 @@ from sandbox.redis_server import RedisProcess, start_redis_server
 from sandbox.server import RunningServer, serve_in_thread
 from sandbox.store import FakeStore
 from webhook import create_app
+from workers import inbox
 from workers.context import ServiceContext
 from workers.jobs import set_worker_context
 from workers.queueing import ORDER_QUEUE
@@ -232,7 +233,9 @@ class OrderPath:
         return response.get_json()
 
     def run_jobs(self) -> None:
-        """Run every waiting job in this process until the queue is empty."""
+        """Queue the inbox's events, then run every waiting job in this process
+        until the queue is empty."""
+        inbox.drain(self.redis)
         queue = Queue(ORDER_QUEUE, connection=self.redis)
         QuickWorker([queue], connection=self.redis).work(burst=True)
 

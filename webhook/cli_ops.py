@@ -19,6 +19,7 @@ from workers.bigcommerce import PAGE_LIMIT, BigCommerceClient
 from workers.context import ServiceContext
 from workers.filters import InvalidOrderData, decide, resolve_created_from
 from workers.hooks import last_hook_check
+from workers.inbox import waiting_by_connection
 from workers.offers import offer_queue, offer_result_counts
 from workers.queueing import enqueue_order_job, order_queue
 from workers.reconcile import read_last_poll
@@ -148,13 +149,15 @@ def status() -> None:
     waiting = queue.get_job_ids()
     failed = FailedJobRegistry(queue=queue).get_job_ids()
     retrying = ScheduledJobRegistry(queue=queue).get_job_ids()
+    in_inbox = waiting_by_connection(redis)
     offers = offer_queue(redis)
     waiting_offers = offers.get_job_ids()
     failed_offers = FailedJobRegistry(queue=offers).get_job_ids()
     for connection in context.settings.connections:
         prefix = f"order-{connection.name}-"
         click.echo(f"connection {connection.name}")
-        click.echo(f"  waiting jobs: {count_prefixed(waiting, prefix)}")
+        waiting_orders = count_prefixed(waiting, prefix) + in_inbox[connection.name]
+        click.echo(f"  waiting jobs: {waiting_orders}")
         click.echo(f"  jobs waiting for a retry: {count_prefixed(retrying, prefix)}")
         click.echo(f"  failed jobs: {count_prefixed(failed, prefix)}")
         click.echo(f"  imported orders: {state.imported_count(redis, connection.name)}")

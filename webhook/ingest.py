@@ -1,4 +1,4 @@
-"""Turn an authenticated order event into a waiting job or a recorded skip.
+"""Turn an authenticated order event into an inbox entry or a recorded skip.
 
 Only two checks run before the order is fetched, because the webhook body cannot make
 them wrong: the ID floor (an order's id never changes) and a status update to a status
@@ -14,16 +14,16 @@ from redis import Redis
 
 from config.model import Connection
 from webhook.payload import Callback
-from workers import metrics, state
+from workers import inbox, metrics, state
 from workers.filters import RuleResult, check_min_order_id, check_new_status
 from workers.logs import event
-from workers.queueing import enqueue_order_job
 
 logger = logging.getLogger(__name__)
 
 
 def ingest_order_event(redis: Redis, connection: Connection, callback: Callback) -> str:
-    """Queue a job for the event's order or record why it is skipped.
+    """Put the event in the inbox, from which a worker queues its order's job, or
+    record why the order is skipped.
 
     Returns ``queued`` or ``skipped``. Raises redis.exceptions.RedisError when Redis
     is unreachable; then nothing was recorded.
@@ -61,7 +61,7 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
         "scope": callback.scope,
         "result": "queued",
     }
-    job_id, coalesced = enqueue_order_job(
+    inbox.push(
         redis,
         connection.name,
         order_id,
@@ -69,22 +69,17 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
         also=lambda pipe: metrics.count_in(pipe, "webhooks", queued_labels),
     )
     logger.info(
-        "order %s queued (connection=%s scope=%s job=%s%s)",
+        "order %s received (connection=%s scope=%s)",
         order_id,
         connection.name,
         callback.scope,
-        job_id,
-        " coalesced with the waiting job" if coalesced else "",
         extra=event(
             connection=connection.name,
             order_id=order_id,
             scope=callback.scope,
-            result="coalesced" if coalesced else "queued",
-            job_id=job_id,
+            result="queued",
         ),
     )
-    if coalesced:
-        _count(redis, connection, callback, "coalesced")
     return "queued"
 
 

@@ -19,10 +19,12 @@ from rq.job import Job
 
 from config.errors import SettingsError
 from workers.context import ServiceContext
+from workers.inbox import DispatcherThread
 from workers.jobs import set_worker_context, worker_context
 from workers.logs import configure_logging
 from workers.maintenance import MaintenanceLoop
 from workers.queueing import WORKER_QUEUES
+from workers.redis_conn import connect
 from workers.rq_support import HandOverMixin, QuickPubSubMixin
 
 logger = logging.getLogger("workers")
@@ -74,7 +76,14 @@ def main() -> None:
     set_worker_context(context)
     maintenance = MaintenanceLoop(context.settings_file)
     maintenance.start()
-    run_workers(context)
+    dispatcher = DispatcherThread(connect())
+    dispatcher.start()
+    try:
+        run_workers(context)
+    finally:
+        dispatcher.stop()
+        dispatcher.join(timeout=5)
+        retire_dispatcher(dispatcher)
 
 
 def run_workers(context: ServiceContext) -> None:
@@ -132,6 +141,16 @@ def wait_for_redis(context: ServiceContext) -> None:
             return
         except RedisError:
             time.sleep(1)
+
+
+def retire_dispatcher(dispatcher: DispatcherThread) -> None:
+    """Hand the stopped dispatcher's unfinished events back to the inbox."""
+    if dispatcher.is_alive():
+        return  # still inside a Redis call; the maintenance leader recovers it
+    try:
+        dispatcher.dispatcher.retire()
+    except RedisError as exc:
+        logger.warning("inbox events of this worker left for recovery: %s", exc)
 
 
 if __name__ == "__main__":

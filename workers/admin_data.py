@@ -22,6 +22,7 @@ from rq.results import Result
 
 from workers import state
 from workers.hooks import last_hook_check
+from workers.inbox import waiting_by_connection
 from workers.offers import offer_result_counts
 from workers.queueing import worker_queues
 from workers.reconcile import read_last_poll
@@ -132,6 +133,7 @@ def connection_statuses(
     waiting: list[str] = []
     for queue in queues:
         waiting += queue.get_job_ids()
+    in_inbox = waiting_by_connection(redis)
     retrying = _registry_ids(ScheduledJobRegistry(queue=q) for q in queues)
     running = _registry_ids(StartedJobRegistry(queue=q) for q in queues)
     failed = failed_jobs_by_connection(redis, secrets)
@@ -141,7 +143,7 @@ def connection_statuses(
         jobs = failed.get(name, [])
         status = ConnectionStatus(
             name=name,
-            waiting_orders=_count_owned(waiting, name, names, "order"),
+            waiting_orders=_count_owned(waiting, name, names, "order") + in_inbox[name],
             waiting_offers=_count_owned(waiting, name, names, "offer"),
             retrying=_count_owned(retrying, name, names),
             running=_count_owned(running, name, names),

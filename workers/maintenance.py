@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from config.errors import SettingsError
 from config.model import Settings
 from workers.context import ServiceContext
+from workers.inbox import recover_abandoned_events
 from workers.queueing import order_queue
 from workers.reconcile import is_poll_due
 from workers.recovery import recover_abandoned_jobs
@@ -86,6 +87,7 @@ class MaintenanceLoop(threading.Thread):
         if not self._lead(redis):
             return False
         recover_abandoned_jobs(redis)
+        recover_abandoned_events(redis)
         settings = self.context.settings
         now = now or dt.datetime.now(dt.UTC)
         for connection in settings.connections:

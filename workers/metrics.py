@@ -42,8 +42,9 @@ WARNING_INTERVAL_SECONDS = 60.0
 # name: (help text, label names). Every counter the service writes is listed here.
 COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhooks": (
-        "Webhook deliveries by connection, scope and result (queued, coalesced, "
-        "skipped, ignored, rejected, invalid)",
+        "Webhook deliveries by connection, scope and result (queued, skipped, "
+        "ignored, rejected, invalid); coalesced counts the queued order events that "
+        "a waiting job absorbed",
         ("connection", "scope", "result"),
     ),
     "decisions": (
@@ -189,7 +190,8 @@ class RedisCollector(Collector):
 
     def _queue_gauges(self) -> Iterator[Metric]:
         # Imported here: workers.queueing imports workers.state, which imports this
-        # module to count decisions.
+        # module to count decisions, and workers.inbox counts webhooks with it.
+        from workers.inbox import INBOX_KEY
         from workers.queueing import worker_queues
 
         depth = GaugeMetricFamily(
@@ -212,6 +214,11 @@ class RedisCollector(Collector):
         yield depth
         yield retrying
         yield failed
+        yield GaugeMetricFamily(
+            f"{PREFIX}_inbox_events",
+            "Webhook events waiting in the inbox for a worker to queue their jobs",
+            value=self.redis.llen(INBOX_KEY),
+        )
 
 
 def label_field(labels: Mapping[str, Any]) -> str:

@@ -16,7 +16,7 @@ from sandbox.orders import make_webhook
 from sandbox.redis_server import start_redis_server
 from tests.conftest import CLIENT_SECRET, STORE_HASH, WEBHOOK_TOKEN
 from webhook import create_app
-from workers import state
+from workers import inbox, state
 from workers.context import ServiceContext
 from workers.queueing import ORDER_QUEUE
 from workers.scopes import ORDER_SCOPES
@@ -42,6 +42,8 @@ def post(client, body, headers=AUTH):
 
 
 def queued_jobs(redis):
+    """Let a dispatcher queue the inbox's events, then return the waiting jobs."""
+    inbox.drain(redis)
     return Queue(ORDER_QUEUE, connection=redis).get_jobs()
 
 

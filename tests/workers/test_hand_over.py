@@ -8,7 +8,7 @@ import pytest
 from rq.registry import ScheduledJobRegistry
 
 from tests.conftest import CONNECTION, QuickWorker
-from workers import state
+from workers import inbox, state
 from workers.queueing import worker_queues
 from workers.rq_support import HandOverQueue
 
@@ -18,6 +18,7 @@ def test_job_dequeued_by_dead_worker_runs_later(order_path):
     order_path.add_order(301)
     order_path.send("store/order/created", 301)
     redis = order_path.redis
+    inbox.drain(redis)
     queues = [HandOverQueue(q.name, connection=redis) for q in worker_queues(redis)]
 
     # A worker on both queues takes the job and dies before it starts it.

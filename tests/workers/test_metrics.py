@@ -69,9 +69,10 @@ def test_webhook_counts(scripted):
     samples = scrape(scripted.client)
     name = "sync_webhooks_total"
     created = "store/order/created"
+    # Every accepted order event counts as queued, the coalesced one included.
     assert (
         value(samples, name, connection="main-store", scope=created, result="queued")
-        == 4
+        == 5
     )
     assert (
         value(samples, name, connection="main-store", scope=created, result="coalesced")
@@ -192,6 +193,7 @@ def test_queue_and_job_duration(scripted):
     samples = scrape(scripted.client)
     histogram = "sync_job_duration_seconds"
     assert value(samples, "sync_queue_depth", queue="orders") == 0
+    assert value(samples, "sync_inbox_events") == 0
     assert value(samples, "sync_failed_jobs", queue="orders") == 1
     assert value(samples, f"{histogram}_count", kind="order", outcome="imported") == 2
     assert value(samples, f"{histogram}_count", kind="order", outcome="skipped") == 1
@@ -241,3 +243,11 @@ def test_metrics_503_when_redis_down(write_settings):
 def test_webhook_token_not_in_metrics(scripted):
     body = scripted.client.get("/metrics").get_data(as_text=True)
     assert WEBHOOK_TOKEN not in body
+
+
+def test_inbox_gauge_counts_undispatched_events(order_path):
+    for order_id in (201, 202):
+        order_path.send("store/order/created", order_id)
+    assert value(scrape(order_path.client), "sync_inbox_events") == 2
+    order_path.run_jobs()
+    assert value(scrape(order_path.client), "sync_inbox_events") == 0
