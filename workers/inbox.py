@@ -11,8 +11,9 @@ and removes it afterwards. A dispatcher that dies in between stops renewing its
 heartbeat key, so the maintenance leader puts its processing list back at the head
 of the inbox. Redis may even serve a dispatcher's blocked move after its process was
 killed, until the kernel closes the socket, so a dead dispatcher can hold an event
-that arrived after its death. An event may therefore be queued twice, never lost; the order
-lock and the imported mark keep a twice-queued order from being pushed twice.
+that arrived after its death. An event may therefore be queued twice, but it is never
+lost, and the order lock and the imported mark keep a twice-queued order from being
+pushed twice.
 """
 
 from __future__ import annotations
