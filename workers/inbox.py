@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 INBOX_KEY = "sync:inbox"
 DISPATCHERS_KEY = "sync:inbox:dispatchers"
+# Events that could not be read or queued, newest first, for an operator to inspect.
+DAMAGED_KEY = "sync:inbox:damaged"
+MAX_DAMAGED = 1000
 HEARTBEAT_TTL_SECONDS = 10
 HEARTBEAT_EVERY_SECONDS = 2.0
 BLOCK_SECONDS = 1
@@ -62,8 +65,8 @@ def push(
 ) -> None:
     """Append an order event to the inbox in one transaction with ``also``.
 
-    Raises redis.exceptions.RedisError when Redis is unreachable; then nothing was
-    recorded.
+    Raises redis.exceptions.RedisError when Redis is unreachable. The event is then
+    in the inbox only if Redis failed after running the transaction.
     """
     entry = json.dumps({"connection": connection, "order_id": order_id, "scope": scope})
     with redis.pipeline() as pipe:
@@ -138,16 +141,29 @@ class Dispatcher:
 
     def _finish(self, raw: Any) -> None:
         entry = parse_entry(raw)
-        if entry is not None:
-            try:
+        if entry is None:
+            logger.error(
+                "inbox event not queued, kept in %s: it is not a valid event: %r",
+                DAMAGED_KEY,
+                raw[:200],
+            )
+        try:
+            if entry is not None:
                 queue_event(self.redis, **entry)
-            except RedisError:
-                raise
-            except Exception:
-                # An event kept here would block this dispatcher for good, and the
-                # catch-up poll still finds the order.
-                logger.exception("inbox entry dropped: queueing it failed: %r", raw)
-        self.redis.lrem(self.processing, 1, raw)  # type: ignore[arg-type]
+        except RedisError:
+            raise
+        except Exception:
+            # An event kept in the processing list would block this dispatcher for
+            # good, so it goes to the damaged list like an unreadable one.
+            logger.exception("inbox event not queued: queueing it failed: %r", raw)
+            entry = None
+        with self.redis.pipeline() as pipe:
+            pipe.multi()
+            if entry is None:
+                pipe.lpush(DAMAGED_KEY, raw)
+                pipe.ltrim(DAMAGED_KEY, 0, MAX_DAMAGED - 1)
+            pipe.lrem(self.processing, 1, raw)
+            pipe.execute()
 
 
 def _text(raw: bytes | str) -> str:
@@ -155,7 +171,8 @@ def _text(raw: bytes | str) -> str:
 
 
 def parse_entry(raw: bytes | str) -> dict[str, Any] | None:
-    """Return the entry's connection, order id and scope, or None when it is damaged."""
+    """Return the entry's connection, order id and scope, or None when it is damaged
+    (not JSON, a missing field, or a value such as Infinity that is not an id)."""
     try:
         data = json.loads(raw)
         entry = {
@@ -163,8 +180,7 @@ def parse_entry(raw: bytes | str) -> dict[str, Any] | None:
             "order_id": int(data["order_id"]),
             "scope": str(data["scope"]),
         }
-    except (ValueError, TypeError, KeyError) as exc:
-        logger.error("inbox entry dropped: it is not a valid event (%s): %r", exc, raw)
+    except Exception:  # any damage, such as Infinity as the id or deep nesting
         return None
     return entry
 
@@ -201,18 +217,42 @@ def drain(redis: Redis) -> int:
     return count
 
 
-def requeue_processing(redis: Redis, dispatcher: str) -> int:
-    """Put a dispatcher's unfinished events back at the head of the inbox."""
-    source = processing_key(dispatcher)
-    moved = 0
-    while redis.lmove(source, INBOX_KEY, src="RIGHT", dest="LEFT") is not None:
-        moved += 1
-    with redis.pipeline() as pipe:
-        pipe.multi()
-        pipe.srem(DISPATCHERS_KEY, dispatcher)
-        pipe.delete(heartbeat_key(dispatcher))
-        pipe.execute()
-    return moved
+# KEYS: heartbeat, processing list, inbox, dispatcher registry.
+# ARGV: dispatcher name, 1 to act only while the heartbeat is absent.
+# Returns the number of events moved, or -1 when the dispatcher is alive. One script,
+# so that a dispatcher that comes back during the recovery keeps its registration.
+_REQUEUE = """
+if ARGV[2] == '1' and redis.call('exists', KEYS[1]) == 1 then
+    return -1
+end
+local moved = 0
+while true do
+    local event = redis.call('rpop', KEYS[2])
+    if not event then
+        break
+    end
+    redis.call('lpush', KEYS[3], event)
+    moved = moved + 1
+end
+redis.call('srem', KEYS[4], ARGV[1])
+redis.call('del', KEYS[1])
+return moved
+"""
+
+
+def requeue_processing(
+    redis: Redis, dispatcher: str, *, only_if_dead: bool = False
+) -> int:
+    """Put a dispatcher's unfinished events back at the head of the inbox, in their
+    order, and remove it from the registry.
+
+    With ``only_if_dead`` nothing happens while its heartbeat key exists; then -1 is
+    returned.
+    """
+    keys = [heartbeat_key(dispatcher), processing_key(dispatcher)]
+    keys += [INBOX_KEY, DISPATCHERS_KEY]
+    flag = "1" if only_if_dead else "0"
+    return int(redis.eval(_REQUEUE, 4, *keys, dispatcher, flag))
 
 
 def recover_abandoned_events(redis: Redis) -> int:
@@ -220,13 +260,12 @@ def recover_abandoned_events(redis: Redis) -> int:
     recovered = 0
     for member in redis.smembers(DISPATCHERS_KEY):
         name = _text(member)
-        if redis.exists(heartbeat_key(name)):
+        moved = requeue_processing(redis, name, only_if_dead=True)
+        if moved <= 0:
             continue
-        moved = requeue_processing(redis, name)
-        if moved:
-            logger.warning(
-                "%d inbox events of a stopped dispatcher put back in the inbox", moved
-            )
+        logger.warning(
+            "%d inbox events of a stopped dispatcher put back in the inbox", moved
+        )
         recovered += moved
     return recovered
 

@@ -41,14 +41,33 @@ def test_waiting_job_absorbs_later_event(redis):
     assert redis.get(state.pending_key(CONNECTION, 9)).decode() == jobs[0].id
 
 
-def test_damaged_entry_is_dropped_with_error(redis, caplog):
-    redis.rpush(inbox.INBOX_KEY, b"\xff not json", json.dumps({"connection": "x"}))
+DAMAGED = [
+    b"\xff not json",
+    json.dumps({"connection": "x"}).encode(),
+    b'{"connection": "main-store", "order_id": Infinity, "scope": "s"}',
+    b"[" * 100_000 + b"]" * 100_000,
+]
+
+
+def test_damaged_entries_kept_aside(redis, caplog):
+    redis.rpush(inbox.INBOX_KEY, *DAMAGED)
     inbox.push(redis, CONNECTION, 10, scope="store/order/created")
+    assert inbox.waiting_by_connection(redis) == {CONNECTION: 1}
     with caplog.at_level(logging.ERROR, logger="workers.inbox"):
-        assert inbox.drain(redis) == 3
-    dropped = [r for r in caplog.records if "inbox entry dropped" in r.getMessage()]
-    assert len(dropped) == 2
+        assert inbox.drain(redis) == len(DAMAGED) + 1
+    errors = [r for r in caplog.records if "not a valid event" in r.getMessage()]
+    assert len(errors) == len(DAMAGED)
     assert [job.args for job in waiting_jobs(redis)] == [(CONNECTION, 10)]
+    assert redis.lrange(inbox.DAMAGED_KEY, 0, -1) == DAMAGED[::-1]
+
+
+def test_damaged_entry_does_not_stall_dispatcher(redis):
+    dispatcher = inbox.Dispatcher(redis)
+    redis.rpush(dispatcher.processing, DAMAGED[2])
+    inbox.push(redis, CONNECTION, 16, scope="store/order/created")
+    assert dispatcher.finish_held() == 1
+    assert dispatcher.dispatch_one() is True
+    assert [job.args for job in waiting_jobs(redis)] == [(CONNECTION, 16)]
 
 
 def test_dead_dispatcher_events_requeued(redis):
@@ -87,3 +106,14 @@ def test_retired_dispatcher_hands_back_its_events(redis):
     dispatcher.retire()
     assert redis.llen(inbox.INBOX_KEY) == 1
     assert not redis.sismember(inbox.DISPATCHERS_KEY, dispatcher.name)
+
+
+def test_recovery_spares_dispatcher_that_returned(redis):
+    inbox.push(redis, CONNECTION, 17, scope="store/order/created")
+    dispatcher = inbox.Dispatcher(redis)
+    dispatcher.heartbeat()
+    redis.lmove(inbox.INBOX_KEY, dispatcher.processing, src="LEFT", dest="RIGHT")
+    assert inbox.requeue_processing(redis, dispatcher.name, only_if_dead=True) == -1
+    assert inbox.recover_abandoned_events(redis) == 0
+    assert redis.sismember(inbox.DISPATCHERS_KEY, dispatcher.name)
+    assert redis.llen(dispatcher.processing) == 1
