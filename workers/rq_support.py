@@ -98,3 +98,11 @@ class HandOverMixin:
         super().prepare_job_execution(  # type: ignore[misc]
             job, remove_from_intermediate_queue=True
         )
+        # RQ's cleaning notes when it first saw a job id in the intermediate list
+        # and keeps that note for a day. A retry of the job reuses the id, and a
+        # cleaning pass that found the old note while the retry sat between dequeue
+        # and start would fail the running job and schedule it a second time.
+        intermediate = IntermediateQueue(
+            Queue(job.origin, connection=job.connection).key, job.connection
+        )
+        job.connection.delete(intermediate.get_first_seen_key(job.id))

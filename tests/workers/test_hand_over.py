@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
 
 from tests.conftest import CONNECTION, QuickWorker
@@ -55,3 +56,23 @@ def test_dequeue_takes_queues_in_order(redis):
     assert HandOverQueue.dequeue_any([orders, offers], None, connection=redis) is None
     assert orders.intermediate_queue.get_job_ids() == ["order-job"]
     assert offers.intermediate_queue.get_job_ids() == ["offer-job"]
+
+
+def test_started_job_drops_first_seen_note(redis):
+    """RQ keeps its note of a job in the intermediate list for a day, and a retry
+    reuses the job id, so a stale note would let cleaning fail the retry while a
+    worker starts it."""
+    orders, offers = (HandOverQueue(name, connection=redis) for name in ("o", "f"))
+    job = orders.enqueue("builtins.print", job_id="noted-job")
+    dequeued, queue = HandOverQueue.dequeue_any(
+        [orders, offers], None, connection=redis
+    )
+    worker = QuickWorker([orders, offers], connection=redis)
+    orders.intermediate_queue.cleanup(worker, orders)
+    note = orders.intermediate_queue.get_first_seen_key(job.id)
+    assert redis.exists(note)
+
+    worker.execute_job(dequeued, queue)
+    assert not redis.exists(note)
+    assert orders.intermediate_queue.get_job_ids() == []
+    assert Job.fetch(job.id, connection=redis).get_status() == JobStatus.FINISHED
