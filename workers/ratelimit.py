@@ -6,8 +6,8 @@ quota. Each response reports ``X-Rate-Limit-Requests-Left`` and
 Redis, counts the requests in flight, and lets a request go only while
 ``left - in_flight > reserve``, so that ``reserve`` requests stay for the other apps.
 
-Between responses the budget counts only what it knows has left the window: nothing
-before the announced reset, one request at the reset, and the whole window once a
+Between responses the budget counts as gone only the requests that must have left
+the window: none before the announced reset, one at the reset, and all once a
 further window has passed. That holds whether BigCommerce's window is fixed or
 sliding, and every response corrects it: after a reset one request goes out and its
 answer tells how much has refilled. A request whose answer carries no numbers counts

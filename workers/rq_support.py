@@ -43,12 +43,13 @@ class HandOverQueue(Queue):
     """A queue whose jobs stay listed in Redis from dequeue until they start.
 
     A worker on one queue moves each job id into the queue's intermediate list
-    with LMOVE, and RQ's registry cleaning fails, and so retries, a job that stays
-    there for over a minute because its worker died. A worker on several queues
-    pops with BLPOP instead, so a job whose worker dies or loses Redis between the
-    pop and the start is in no list at all and is never run. This class moves job
-    ids into the intermediate list for any number of queues: it tries each queue in
-    order, then blocks on the first one for ``BLOCK_SECONDS``.
+    with LMOVE. When a job stays there for over a minute because its worker died,
+    RQ's registry cleaning fails the job, which hands it to its retry schedule. A
+    worker on several queues pops with BLPOP instead, so a job whose worker dies or
+    loses Redis between the pop and the start is in no list at all and is never run.
+    This class moves job ids into the intermediate list for any number of queues.
+    It tries each queue in order, then blocks on the first one for
+    ``BLOCK_SECONDS``.
     """
 
     @classmethod
