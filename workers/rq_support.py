@@ -103,7 +103,5 @@ class HandOverMixin:
         # and keeps that note for a day. A retry of the job reuses the id, and a
         # cleaning pass that found the old note while the retry sat between dequeue
         # and start would fail the running job and schedule it a second time.
-        intermediate = IntermediateQueue(
-            Queue(job.origin, connection=job.connection).key, job.connection
-        )
+        intermediate = Queue(job.origin, connection=job.connection).intermediate_queue
         job.connection.delete(intermediate.get_first_seen_key(job.id))
