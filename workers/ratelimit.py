@@ -10,7 +10,7 @@ Between responses the budget counts as gone only the requests that must have lef
 the window: none before the announced reset, one at the reset, and all once a
 further window has passed. That holds whether BigCommerce's window is fixed or
 sliding, and every response corrects it: after a reset one request goes out and its
-answer tells how much has refilled. A request whose answer carries no numbers counts
+response shows how much has refilled. A request whose answer carries no numbers counts
 as used. When other apps have used part of the reserve, one probe per reset goes out
 once an even refill would have covered it, so the budget does not wait a whole
 window for a fixed one. When nothing is known yet, one request goes out alone as a
@@ -104,7 +104,8 @@ return 0
 # headers; blocked_ms is 0 unless the response was a 429.
 #
 # Requests sent side by side may be counted by BigCommerce in another order than
-# they were sent or answered, so the latest answer is not always the latest count.
+# they were sent or got their responses, so the latest response is not always the
+# latest count.
 # Until the stored reset time nothing has left the window, so what is left only
 # shrinks: a response may lower the stored numbers but not raise them. After the
 # reset, a response replaces them if its request started no earlier than the one

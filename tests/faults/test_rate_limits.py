@@ -77,7 +77,7 @@ class AnswerLog:
         return min((a.left for a in self.answers), default=None)
 
     def around_fewest(self, before: int = 12) -> str:
-        """Describe the answers up to the one with the fewest requests left."""
+        """Describe the decisions up to the one with the fewest requests left."""
         lowest = min(range(len(self.answers)), key=lambda i: self.answers[i].left)
         start = self.answers[max(lowest - before, 0)].time
         return "\n".join(

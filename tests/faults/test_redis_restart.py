@@ -105,7 +105,7 @@ def answers_of(answers: dict[int, int], order_ids: list[int]) -> dict[int, int]:
 
 
 def where_are(redis, service, answers: dict[int, int], order_ids: list[int]) -> str:
-    """Describe the unsettled orders: their answers, jobs, queues and worker logs."""
+    """Describe the unsettled orders: status codes, jobs, queues and worker logs."""
     queues = {key.decode(): redis.llen(key) for key in redis.scan_iter("rq:queue:*")}
     registries = {key.decode(): redis.zcard(key) for key in redis.scan_iter("rq:wip:*")}
     registries.update(

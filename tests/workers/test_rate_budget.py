@@ -125,9 +125,9 @@ def next_admission(budget, clock, start: int, limit: int) -> int | None:
 
 
 def test_late_equal_answer_keeps_reset(redis, clock):
-    """A late answer with the same ``left`` must not move ``reset_at`` earlier.
+    """A late response with the same ``left`` must not move ``reset_at`` earlier.
 
-    P is counted before Q, but Q's answer arrives first. P's answer has the same
+    P is counted before Q, but Q's response arrives first. P's response has the same
     ``left``, and its reset time (2 ms after P was counted) names a departure that
     Q's count already includes.
     """
@@ -159,7 +159,7 @@ def test_late_equal_answer_keeps_reset(redis, clock):
 
 
 def test_headerless_answer_counts_as_used(redis, clock):
-    """A request whose answer has no rate-limit headers may still have been counted.
+    """A request whose response lacks rate-limit headers may still have been counted.
 
     sandbox/store.py counts a request before it injects a fault, and a fault may
     leave out the headers (a gateway error). A timed-out request is observed with
@@ -189,7 +189,7 @@ def test_headerless_answer_counts_as_used(redis, clock):
 def test_reserve_capped_below_quota(redis, clock):
     """A reserve as large as the quota must not stop every request.
 
-    One answer without ``X-Rate-Limit-Requests-Quota`` stores ``quota = left``, here
+    One response without ``X-Rate-Limit-Requests-Quota`` stores ``quota = left``, here
     12, below the default reserve of 15. A reserve of ``quota`` or more, set by
     BIGCOMMERCE_RATE_LIMIT_RESERVE, has the same effect.
     """
