@@ -93,7 +93,16 @@ def run_workers(context: ServiceContext) -> None:
     Instead of letting the process die, a new worker starts once Redis responds.
     """
     while True:
-        worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
+        try:
+            # RQ's worker names its Redis connection when it is created, so Redis
+            # going away between the reconnect and this point fails here.
+            worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
+        except RedisError as exc:
+            logger.error(
+                "worker not started: %s; a new one starts when Redis responds", exc
+            )
+            wait_for_redis(context)
+            continue
         logger.info(
             "worker %s starting on queues %s", worker.name, ", ".join(WORKER_QUEUES)
         )

@@ -11,6 +11,7 @@ from redis import Redis
 from sandbox.redis_server import start_redis_server
 from tests.faults.conftest import wait_for
 from workers import state
+from workers.inbox import INBOX_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +108,11 @@ def answers_of(answers: dict[int, int], order_ids: list[int]) -> dict[int, int]:
 def where_are(redis, service, answers: dict[int, int], order_ids: list[int]) -> str:
     """Describe the unsettled orders: status codes, jobs, queues and worker logs."""
     queues = {key.decode(): redis.llen(key) for key in redis.scan_iter("rq:queue:*")}
+    queues.update(
+        (key.decode(), redis.llen(key))
+        for pattern in (INBOX_KEY, f"{INBOX_KEY}:processing:*")
+        for key in redis.scan_iter(pattern)
+    )
     registries = {key.decode(): redis.zcard(key) for key in redis.scan_iter("rq:wip:*")}
     registries.update(
         (key.decode(), redis.zcard(key))

@@ -13,7 +13,7 @@ import pytest
 from redis import Redis
 
 from sandbox.orders import make_order
-from sandbox.redis_server import start_redis_server
+from sandbox.redis_server import free_port, start_redis_server
 from tests.conftest import CREATED, STORE_HASH, stop_process_group
 from workers import state
 from workers.queueing import enqueue_order_job
@@ -194,3 +194,44 @@ def test_retry_fires_after_redis_restart(
             stop_process_group(process)
             redis.close()
             server.stop()
+
+
+def test_worker_waits_for_redis_at_start(
+    worker_env, tmp_path, fake_store, fake_hub, bigcommerce_server
+):
+    """A worker started before Redis accepts connections runs once it does.
+
+    The same path runs when Redis goes away between a worker's reconnect and the
+    start of its next RQ worker.
+    """
+    env, _ = worker_env
+    port = free_port()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workers"],
+            env={**env, "REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        server = None
+        try:
+            waiting = "a new one starts when Redis responds"
+            assert wait_for(lambda: waiting in log_path.read_text(), 20), (
+                log_path.read_text()[-4000:]
+            )
+            assert process.poll() is None, log_path.read_text()[-4000:]
+            server = start_redis_server(port=port, directory=str(tmp_path))
+            redis = Redis.from_url(server.url)
+            add_order(fake_store, bigcommerce_server.url, 195)
+            enqueue_order_job(redis, CONNECTION, 195, scope="store/order/created")
+            imported = wait_for(lambda: state.is_imported(redis, CONNECTION, 195), 30)
+            assert imported, log_path.read_text()[-4000:]
+            assert "Traceback" not in log_path.read_text()
+            redis.close()
+        finally:
+            stop_process_group(process)
+            if server is not None:
+                server.stop()
