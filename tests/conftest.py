@@ -63,8 +63,23 @@ def pytest_configure(config: pytest.Config) -> None:
     logging.getLogger().addHandler(SECRET_SCANNER)
 
 
+@pytest.fixture(autouse=True)
+def no_secret_in_logs() -> Iterator[None]:
+    """Fail the test during which a log record contained a secret.
+
+    With pytest-xdist each worker process has its own scanner, and only a failed
+    test reaches the process that decides the run's exit code.
+    """
+    before = len(SECRET_SCANNER.leaks)
+    yield
+    leaks = SECRET_SCANNER.leaks[before:]
+    if leaks:
+        pytest.fail("secrets found in log records:\n" + "\n".join(leaks), pytrace=False)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run when any log record of any test contained a secret."""
+    """Fail the run when a log record written after the last test contained a
+    secret."""
     logging.getLogger().removeHandler(SECRET_SCANNER)
     if SECRET_SCANNER.leaks:
         print("\nsecrets found in log records:")
