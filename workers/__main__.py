@@ -94,13 +94,12 @@ def run_workers(context: ServiceContext) -> None:
     """
     while True:
         try:
-            # RQ's worker names its Redis connection when it is created, so Redis
-            # going away between the reconnect and this point fails here.
+            # RQ's worker names its Redis connection (CLIENT SETNAME) when it is
+            # created. That fails when Redis is down at start, or when a Redis that
+            # is shutting down answered the PING of wait_for_redis.
             worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
         except RedisError as exc:
-            logger.error(
-                "worker not started: %s; a new one starts when Redis responds", exc
-            )
+            logger.error("worker not started: %s; it starts when Redis responds", exc)
             wait_for_redis(context)
             continue
         logger.info(
