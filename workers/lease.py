@@ -24,12 +24,36 @@ def lease_key(job_id: str) -> str:
     return f"sync:lease:{job_id}"
 
 
-class KeyRenewer:
-    """Keeps one Redis key alive with PEXPIRE every third of its TTL until stopped."""
+# Renew the key while it holds this holder's value, and write it again when it is
+# gone. Returns 0 when another holder's value is there.
+_RENEW = """
+local value = redis.call('GET', KEYS[1])
+if not value then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+if value == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
 
-    def __init__(self, redis: Redis, key: str, ttl_seconds: float) -> None:
+
+class KeyRenewer:
+    """Keeps one Redis key holding ``value`` alive, every third of its TTL, until
+    stopped.
+
+    A key that expired while Redis was unreachable, or that a Redis restart without
+    its append-only file lost, is written again once Redis responds. Otherwise the
+    recovery task would take a running job for abandoned and run it a second time.
+    A key that another holder took in the meantime is left to that holder.
+    """
+
+    def __init__(self, redis: Redis, key: str, value: str, ttl_seconds: float) -> None:
         self.redis = redis
         self.key = key
+        self.value = value
         self.ttl_ms = int(ttl_seconds * 1000)
         self._stopped = threading.Event()
         self._thread = threading.Thread(
@@ -46,9 +70,14 @@ class KeyRenewer:
     def _run(self) -> None:
         while not self._stopped.wait(self.ttl_ms / 3000):
             try:
-                self.redis.pexpire(self.key, self.ttl_ms)
+                renewed = self.redis.eval(_RENEW, 1, self.key, self.value, self.ttl_ms)
             except RedisError as exc:
                 logger.warning("could not renew %s: %s", self.key, exc)
+                continue
+            if renewed == 2:
+                logger.warning("%s had expired; written again", self.key)
+            elif renewed == 0:
+                logger.error("%s is held by another holder; not renewed", self.key)
 
 
 class JobLease:
@@ -60,10 +89,11 @@ class JobLease:
         self.redis = redis
         self.key = lease_key(job_id)
         self.ttl_seconds = ttl_seconds
-        self._renewer = KeyRenewer(redis, self.key, ttl_seconds)
+        self.value = str(os.getpid())
+        self._renewer = KeyRenewer(redis, self.key, self.value, ttl_seconds)
 
     def __enter__(self) -> JobLease:
-        self.redis.set(self.key, str(os.getpid()), px=int(self.ttl_seconds * 1000))
+        self.redis.set(self.key, self.value, px=int(self.ttl_seconds * 1000))
         self._renewer.start()
         return self
 

@@ -182,7 +182,7 @@ def held_lock(
     while not acquired and time.monotonic() < deadline:
         time.sleep(0.2)
         acquired = bool(redis.set(key, token, nx=True, px=int(ttl_seconds * 1000)))
-    renewer = KeyRenewer(redis, key, ttl_seconds) if acquired else None
+    renewer = KeyRenewer(redis, key, token, ttl_seconds) if acquired else None
     if renewer is not None:
         renewer.start()
     try:
