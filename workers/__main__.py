@@ -15,6 +15,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.exceptions import StopRequested
 from rq.job import Job
 
 from config.errors import SettingsError
@@ -51,9 +52,22 @@ class SettingsAwareWorker(HandOverMixin, QuickPubSubMixin, SimpleWorker):
     task.
     """
 
+    # RQ waits 1, 2, 4 ... up to 60 s between attempts to reach a lost Redis, which
+    # after an outage of half a minute left jobs waiting for up to another minute.
+    max_connection_wait_time = 5.0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL_SECONDS)
         super().__init__(*args, **kwargs)
+
+    def set_shutdown_requested_date(self) -> None:
+        # RQ's SIGTERM handler records the stop request in Redis. When Redis is
+        # unreachable, the error would be raised inside the running job and end it
+        # half done; the request is kept in memory either way.
+        try:
+            super().set_shutdown_requested_date()
+        except RedisError as exc:
+            logger.warning("stop request not recorded in Redis: %s", exc)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -112,6 +126,10 @@ def run_workers(context: ServiceContext) -> None:
             )
         except RedisError as exc:
             logger.error("worker %s lost Redis: %s", worker.name, exc)
+        except StopRequested:
+            pass  # SIGTERM while RQ's worker was stopping after losing Redis
+        finally:
+            close_pubsub(worker)
         if worker._shutdown_requested_date is not None:
             logger.info("worker %s stopped", worker.name)
             return
@@ -120,6 +138,24 @@ def run_workers(context: ServiceContext) -> None:
         )
         wait_for_redis(context)
         release_scheduler_locks(worker)
+
+
+def close_pubsub(worker: SettingsAwareWorker) -> None:
+    """Stop the thread that listens for RQ's worker commands, and its connection.
+
+    RQ stops it at the end of ``work``, but only after calls to Redis that fail when
+    Redis is gone, and each lost worker would leave a thread and connections behind.
+    """
+    thread = getattr(worker, "pubsub_thread", None)
+    if thread is not None:
+        thread.stop()
+        thread.join(timeout=5)
+    pubsub = getattr(worker, "pubsub", None)
+    if pubsub is not None:
+        try:
+            pubsub.close()
+        except RedisError:
+            pass
 
 
 def release_scheduler_locks(worker: SettingsAwareWorker) -> None:
