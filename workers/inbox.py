@@ -45,6 +45,9 @@ MAX_DAMAGED = 1000
 HEARTBEAT_TTL_SECONDS = 10
 HEARTBEAT_EVERY_SECONDS = 2.0
 BLOCK_SECONDS = 1
+# Longest wait between two attempts while Redis is unreachable, so dispatching
+# resumes within seconds of its return.
+MAX_PAUSE_SECONDS = 5.0
 
 
 def processing_key(dispatcher: str) -> str:
@@ -295,8 +298,8 @@ class DispatcherThread(threading.Thread):
             except RedisError as exc:
                 logger.warning("inbox dispatch paused %.0f s: %s", pause, exc)
                 self._stopped.wait(pause)
-                pause = min(pause * 2, 30.0)
+                pause = min(pause * 2, MAX_PAUSE_SECONDS)
             except Exception:
                 logger.exception("inbox dispatch failed")
                 self._stopped.wait(pause)
-                pause = min(pause * 2, 30.0)
+                pause = min(pause * 2, MAX_PAUSE_SECONDS)

@@ -72,9 +72,14 @@ def _requeue(redis: Redis, queue: Queue, job_id: str) -> bool:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
         return False
-    StartedJobRegistry(queue=queue).remove_executions(job)
     job.started_at = None
-    queue.enqueue_job(job)
+    # One transaction, so that losing Redis halfway cannot leave the job in neither
+    # the started registry nor the queue.
+    with redis.pipeline() as pipe:
+        pipe.multi()  # RQ's enqueue_job expects MULTI before any queued command
+        StartedJobRegistry(queue=queue).remove_executions(job, pipeline=pipe)
+        queue.enqueue_job(job, pipeline=pipe)
+        pipe.execute()
     logger.warning("job %s (%s) lost its worker; requeued", job_id, job.description)
     return True
 
