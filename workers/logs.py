@@ -99,8 +99,28 @@ def _current_job_id() -> str | None:
     return job.id if job is not None else None
 
 
+class RoutineAtDebug(logging.Filter):
+    """Log RQ's registry cleaning at DEBUG instead of INFO.
+
+    Workers run RQ's maintenance every 15 s, and its line for each queue would be
+    most of an idle worker's log.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and str(record.msg).startswith(
+            "Worker %s: cleaning registries"
+        ):
+            record.levelno = logging.DEBUG
+            record.levelname = "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def configure_logging(level: str | None = None) -> None:
     """Send log records to stdout as logfmt unless the root logger has a handler."""
+    rq_worker = logging.getLogger("rq.worker")
+    if not any(isinstance(f, RoutineAtDebug) for f in rq_worker.filters):
+        rq_worker.addFilter(RoutineAtDebug())
     root = logging.getLogger()
     if root.handlers:
         return

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ACCESS_TOKEN, HUB_TOKEN, INBOUND_TOKEN, SECRETS
 from tests.workers.conftest import NAME_PRICE_WEIGHT as MAPPING
 from tests.workers.conftest import OfferPath
-from workers.logs import LogfmtFormatter, event, logfmt_value
+from workers.logs import LogfmtFormatter, RoutineAtDebug, event, logfmt_value
 
 ADMIN_PASSWORD = "admin-password-5c1e"
 PAIR = re.compile(r'([a-z_]+)=("(?:[^"\\]|\\.)*"|[^ "]*)(?: |$)')
@@ -170,3 +170,31 @@ def test_order_path_logs_events_without_secrets(
     offer_lines = [line for line in lines if line.get("sku") == "MUG-1"]
     assert offer_lines[-1]["result"] == "failed"
     assert "***" in offer_lines[-1]["msg"]
+
+
+def test_registry_cleaning_logged_at_debug(monkeypatch):
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "level", logging.INFO)
+
+    def cleaning_line() -> logging.LogRecord:
+        return logging.getLogger("rq.worker").makeRecord(
+            "rq.worker",
+            logging.INFO,
+            __file__,
+            1,
+            "Worker %s: cleaning registries for queue: %s",
+            ("w1", "orders"),
+            None,
+        )
+
+    routine = cleaning_line()
+    job_line = logging.getLogger("rq.worker").makeRecord(
+        "rq.worker", logging.INFO, __file__, 1, "Worker %s: Job OK", ("w1",), None
+    )
+    quiet = RoutineAtDebug()
+    assert quiet.filter(routine) is False
+    assert routine.levelname == "DEBUG"
+    assert quiet.filter(job_line) is True
+    assert job_line.levelname == "INFO"
+    root.setLevel(logging.DEBUG)  # LOG_LEVEL=DEBUG still shows it
+    assert quiet.filter(cleaning_line()) is True
