@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 
 from config.errors import SettingsError, SyncError
 from config.loader import load_settings, settings_path
@@ -18,6 +19,7 @@ from webhook.cli_hooks import hooks_group
 from webhook.cli_offers import offers_group
 from webhook.cli_ops import backfill, status
 from webhook.cli_support import one_line_errors
+from workers import state
 from workers.bigcommerce import BigCommerceClient
 from workers.filters import decide
 from workers.recovery import replay_failed_jobs
@@ -119,6 +121,12 @@ def explain(connection_name: str, order_id: int, as_json: bool) -> None:
         verdict = "pass" if rule.passed else "FAIL"
         click.echo(f"{rule.rule:16} {verdict}  {rule.detail}")
     click.echo(f"order {order_id}: {decision.outcome}")
+    try:
+        imported = state.is_imported(context.redis, connection_name, order_id)
+    except RedisError:
+        return  # the filters' verdict stands without Redis
+    if imported:
+        click.echo(f"order {order_id} was imported before and is not pushed again")
 
 
 @click.command("replay-failed")

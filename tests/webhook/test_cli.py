@@ -90,6 +90,17 @@ def test_explain_text_lists_rules(runner, order_path):
     assert "order 251: accepted" in result.output
 
 
+def test_explain_says_when_order_was_imported(runner, order_path):
+    order_path.add_order(252)
+    before = runner.invoke(args=["explain", "main-store", "252"])
+    order_path.send("store/order/created", 252)
+    order_path.run_jobs()
+    after = runner.invoke(args=["explain", "main-store", "252"])
+    assert "imported before" not in before.output
+    assert "order 252: accepted" in after.output
+    assert "order 252 was imported before and is not pushed again" in after.output
+
+
 def test_explain_unknown_order_and_connection(runner, order_path):
     missing = runner.invoke(args=["explain", "main-store", "999"])
     unknown = runner.invoke(args=["explain", "other-store", "1"])
