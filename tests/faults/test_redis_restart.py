@@ -12,6 +12,7 @@ from sandbox.redis_server import start_redis_server
 from tests.faults.conftest import wait_for
 from workers import state
 from workers.inbox import INBOX_KEY
+from workers.lease import LEASE_TTL_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +130,51 @@ def where_are(redis, service, answers: dict[int, int], order_ids: list[int]) -> 
         f"scheduler locks {redis.keys('rq:scheduler-lock:*')}\n"
         + service.workers.output()[-6000:]
     )
+
+
+def test_outage_longer_than_lease_during_push(service_factory, tmp_path, record_fault):
+    """Redis is down longer than the job's lease while the hub holds the push.
+
+    The lease and the order lock expire during the outage. The worker writes them
+    again once Redis is back, so recovery does not take the running job for
+    abandoned and no second worker pushes the order while the first push waits.
+    """
+    data_dir = tmp_path / "redis"
+    data_dir.mkdir()
+    server = start_redis_server(directory=str(data_dir), persist=True)
+    redis = Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=2)
+    try:
+        service = service_factory(
+            redis_url=server.url, redis_client=redis, hub_timeout=90
+        )
+        service.hub.latency_ms = 40_000
+        for _ in range(2):
+            service.workers.start()
+        service.add_order(1)
+        assert service.send("store/order/created", 1).status_code == 200
+        assert wait_for(lambda: redis.exists(state.lock_key(CONNECTION, 1)), 30)
+
+        server.stop()
+        time.sleep(LEASE_TTL_SECONDS + 6)  # the lease and the 15 s lock expire
+        server = start_redis_server(
+            port=server.port, directory=server.directory, persist=True
+        )
+
+        imported = lambda: state.is_imported(redis, CONNECTION, 1)  # noqa: E731
+        assert wait_for(imported, 90), service.workers.output()[-4000:]
+        time.sleep(2.0)  # a second push would have started before the first ended
+        output = service.workers.output()
+        requeued = output.count("lost its worker; requeued")
+        assert requeued == 0, output[-4000:]
+        assert [p.status for p in service.hub.pushes] == [201]
+        record_fault(
+            "Redis down longer than the lease during a push",
+            outage_seconds=LEASE_TTL_SECONDS + 6,
+            hub_latency_seconds=40,
+            pushes=len(service.hub.pushes),
+            requeued=requeued,
+            lease_written_again=output.count("had expired; written again"),
+        )
+    finally:
+        server.stop()
+        redis.close()
