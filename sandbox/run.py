@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
 
 def command_environment(env: dict[str, str]) -> str:
     """Return the export line that points the flask commands at this run."""
-    names = ("SETTINGS_PATH", "REDIS_URL", "BIGCOMMERCE_API_URL")
+    names = ("SETTINGS_PATH", "REDIS_URL", "BIGCOMMERCE_API_URL", "HUB_URL")
     values = " ".join(
         f"{name}={without_credentials(env[name])}" for name in names if env.get(name)
     )

@@ -78,6 +78,10 @@ def test_sandbox_run_decides_every_order(tmp_path):
     assert files == expected_files
     assert "pushed 2x" not in output
     assert offer_verdicts == scenario.EXPECTED_OFFERS
+    export = re.search(r"another shell: export (.*)", output)
+    assert export, output[-3000:]
+    names = [pair.split("=", 1)[0] for pair in export.group(1).split()]
+    assert names == ["SETTINGS_PATH", "REDIS_URL", "BIGCOMMERCE_API_URL", "HUB_URL"]
     assert "new product CAP-1 needs price" in output
     assert "Traceback" not in output
     for secret in (
