@@ -39,10 +39,15 @@ def read_body(limit: int) -> bytes:
     one byte past the limit proves it too long.
     """
     declared = request.content_length
-    if declared is not None and declared > limit:
-        raise RequestEntityTooLarge()
-    body = request.stream.read(limit + 1)
-    if len(body) > limit:
+    too_large = declared is not None and declared > limit
+    body = b"" if too_large else request.stream.read(limit + 1)
+    if too_large or len(body) > limit:
+        logger.warning(
+            "request to %s rejected: the body is over %d bytes",
+            request.path,
+            limit,
+            extra=event(result="too large"),
+        )
         raise RequestEntityTooLarge()
     return body
 

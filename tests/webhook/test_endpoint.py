@@ -62,12 +62,16 @@ def test_order_scope_queued(client, redis, scope):
     assert jobs[0].kwargs == {"scope": scope}
 
 
-def test_body_over_64_kib_is_413(client, redis):
+def test_body_over_64_kib_is_413(client, redis, caplog):
     body = event()
     body["padding"] = "x" * (64 * 1024)
     response = post(client, body)
     assert response.status_code == 413
     assert queued_jobs(redis) == []
+    assert (
+        "request to /webhooks/bigcommerce rejected: the body is over 65536 bytes"
+        in caplog.text
+    )
 
 
 def test_body_of_exactly_64_kib_is_accepted(client, redis):
