@@ -124,7 +124,7 @@ def explain(connection_name: str, order_id: int, as_json: bool) -> None:
     try:
         imported = state.is_imported(context.redis, connection_name, order_id)
     except RedisError:
-        return  # the filters' verdict stands without Redis
+        return  # without Redis, only the filters' verdict is shown
     if imported:
         click.echo(f"order {order_id} was imported before and is not pushed again")
 

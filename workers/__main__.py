@@ -62,8 +62,9 @@ class SettingsAwareWorker(HandOverMixin, QuickPubSubMixin, SimpleWorker):
 
     def set_shutdown_requested_date(self) -> None:
         # RQ's SIGTERM handler records the stop request in Redis. When Redis is
-        # unreachable, the error would be raised inside the running job and end it
-        # half done; the request is kept in memory either way.
+        # unreachable, that call's error would be raised inside the running job and
+        # end it half done. The request is also kept in memory, so the worker
+        # still stops after the job.
         try:
             super().set_shutdown_requested_date()
         except RedisError as exc:
@@ -110,7 +111,7 @@ def run_workers(context: ServiceContext) -> None:
         try:
             # RQ's worker names its Redis connection (CLIENT SETNAME) when it is
             # created. That fails when Redis is down at start, or when a Redis that
-            # is shutting down answered the PING of wait_for_redis.
+            # is shutting down replied to the PING of wait_for_redis.
             worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
         except RedisError as exc:
             logger.error("worker not started: %s; it starts when Redis responds", exc)

@@ -45,8 +45,8 @@ MAX_DAMAGED = 1000
 HEARTBEAT_TTL_SECONDS = 10
 HEARTBEAT_EVERY_SECONDS = 2.0
 BLOCK_SECONDS = 1
-# Longest wait between two attempts while Redis is unreachable, so dispatching
-# resumes within seconds of its return.
+# Maximum pause between two attempts while Redis is unreachable (the pause doubles
+# from 1 s), so dispatching resumes within seconds of Redis's return.
 MAX_PAUSE_SECONDS = 5.0
 
 

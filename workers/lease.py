@@ -24,8 +24,8 @@ def lease_key(job_id: str) -> str:
     return f"sync:lease:{job_id}"
 
 
-# Renew the key while it holds this holder's value, and write it again when it is
-# gone. Returns 0 when another holder's value is there.
+# Extend the key while its value is this holder's, and set it again when it is
+# gone. Returns 0 when the key has another holder's value.
 _RENEW = """
 local value = redis.call('GET', KEYS[1])
 if not value then
