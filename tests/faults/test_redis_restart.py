@@ -8,7 +8,7 @@ import time
 import pytest
 from redis import Redis
 
-from sandbox.redis_server import start_redis_server
+from sandbox.redis_server import RedisProcess, start_redis_server
 from tests.faults.conftest import wait_for
 from workers import state
 from workers.inbox import INBOX_KEY
@@ -20,11 +20,24 @@ CONNECTION = "main-store"
 DELIVERIES = 500
 
 
-def test_redis_restart_during_burst(service_factory, tmp_path, record_fault):
+def start_persisted_redis(tmp_path) -> tuple[RedisProcess, Redis]:
+    """Start a redis-server that keeps its data in an append-only file."""
     data_dir = tmp_path / "redis"
     data_dir.mkdir()
     server = start_redis_server(directory=str(data_dir), persist=True)
     redis = Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=2)
+    return server, redis
+
+
+def restart(server: RedisProcess) -> RedisProcess:
+    """Start a stopped server again on its port, from its append-only file."""
+    return start_redis_server(
+        port=server.port, directory=server.directory, persist=True
+    )
+
+
+def test_redis_restart_during_burst(service_factory, tmp_path, record_fault):
+    server, redis = start_persisted_redis(tmp_path)
     try:
         service = service_factory(
             redis_url=server.url, redis_client=redis, filters="min_order_id: 10"
@@ -97,9 +110,7 @@ def restart_redis_midway(server, answers: dict[int, int]) -> None:
     wait_for(lambda: len(answers) >= DELIVERIES // 5, 60, step=0.01)
     server.stop()
     time.sleep(2)
-    thread.result = start_redis_server(  # type: ignore[attr-defined]
-        port=server.port, directory=server.directory, persist=True
-    )
+    thread.result = restart(server)  # type: ignore[attr-defined]
 
 
 def answers_of(answers: dict[int, int], order_ids: list[int]) -> dict[int, int]:
@@ -139,10 +150,7 @@ def test_outage_longer_than_lease_during_push(service_factory, tmp_path, record_
     again once Redis is back, so recovery does not take the running job for
     abandoned and no second worker pushes the order while the first push waits.
     """
-    data_dir = tmp_path / "redis"
-    data_dir.mkdir()
-    server = start_redis_server(directory=str(data_dir), persist=True)
-    redis = Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=2)
+    server, redis = start_persisted_redis(tmp_path)
     try:
         service = service_factory(
             redis_url=server.url, redis_client=redis, hub_timeout=90
@@ -156,9 +164,7 @@ def test_outage_longer_than_lease_during_push(service_factory, tmp_path, record_
 
         server.stop()
         time.sleep(LEASE_TTL_SECONDS + 6)  # the lease and the 15 s lock expire
-        server = start_redis_server(
-            port=server.port, directory=server.directory, persist=True
-        )
+        server = restart(server)
 
         imported = lambda: state.is_imported(redis, CONNECTION, 1)  # noqa: E731
         assert wait_for(imported, 90), service.workers.output()[-4000:]
