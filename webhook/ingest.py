@@ -26,9 +26,9 @@ def ingest_order_event(redis: Redis, connection: Connection, callback: Callback)
     record why the order is skipped.
 
     Returns ``queued`` or ``skipped``. Raises redis.exceptions.RedisError when Redis
-    is unreachable; then the event was recorded only if Redis failed after the
-    write, and then the sender's retry is a duplicate event that never causes a
-    second push.
+    is unreachable. The event is then recorded only if Redis failed after the
+    write, and the sender's retry is a duplicate event that never causes a second
+    push.
     """
     assert callback.order_id is not None
     order_id = callback.order_id

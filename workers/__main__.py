@@ -114,7 +114,11 @@ def run_workers(context: ServiceContext) -> None:
             # is shutting down replied to the PING of wait_for_redis.
             worker = SettingsAwareWorker(list(WORKER_QUEUES), connection=context.redis)
         except RedisError as exc:
-            logger.error("worker not started: %s; it starts when Redis responds", exc)
+            logger.error(
+                "worker not started because Redis is unreachable (%s), "
+                "so it starts once Redis responds",
+                exc,
+            )
             wait_for_redis(context)
             continue
         logger.info(
@@ -147,7 +151,7 @@ def close_pubsub(worker: SettingsAwareWorker) -> None:
     RQ stops it at the end of ``work``, but only after calls to Redis that fail when
     Redis is gone, and each lost worker would leave a thread and connections behind.
     """
-    thread = getattr(worker, "pubsub_thread", None)
+    thread = worker.pubsub_thread
     if thread is not None:
         thread.stop()
         thread.join(timeout=5)

@@ -249,7 +249,7 @@ def requeue_processing(
     """Put a dispatcher's unfinished events back at the head of the inbox, in their
     order, and remove it from the registry.
 
-    With ``only_if_dead`` nothing happens while its heartbeat key exists; then -1 is
+    With ``only_if_dead`` nothing happens while its heartbeat key exists, and -1 is
     returned.
     """
     keys = [heartbeat_key(dispatcher), processing_key(dispatcher)]

@@ -75,9 +75,9 @@ class KeyRenewer:
                 logger.warning("could not renew %s: %s", self.key, exc)
                 continue
             if renewed == 2:
-                logger.warning("%s had expired; written again", self.key)
+                logger.warning("%s had expired and was written again", self.key)
             elif renewed == 0:
-                logger.error("%s is held by another holder; not renewed", self.key)
+                logger.error("%s not renewed: another holder owns it", self.key)
 
 
 class JobLease:

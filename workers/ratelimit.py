@@ -8,9 +8,9 @@ Redis, counts the requests in flight, and lets a request go only while
 
 Between responses the budget counts as gone only the requests that must have left
 the window: none before the announced reset, one at the reset, and all once a
-further window has passed. That holds whether BigCommerce's window is fixed or
+further window has passed. That is true whether BigCommerce's window is fixed or
 sliding, and every response corrects it: after a reset one request goes out and its
-response shows how much has refilled. A request whose answer carries no numbers counts
+response shows how much has refilled. A request whose response carries no numbers counts
 as used. When other apps have used part of the reserve, one probe per reset goes out
 once an even refill would have covered it, so the budget does not wait a whole
 window for a fixed one. When nothing is known yet, one request goes out alone as a
@@ -110,8 +110,8 @@ return 0
 # shrinks: a response may lower the stored numbers but not raise them. After the
 # reset, a response replaces them if its request started no earlier than the one
 # whose response was stored.
-# NOTE: start order is not count order either, so a response that replaces the
-# numbers just after a reset can miss one request counted after it; the reserve
+# NOTE: start order is not count order either. A response that replaces the
+# numbers just after a reset can miss one request counted after it, and the reserve
 # absorbs that.
 _OBSERVE = """
 local now = tonumber(ARGV[1])
@@ -135,7 +135,7 @@ if ARGV[3] ~= '' then
     local stored_started = tonumber(stored[3]) or 0
     local newer = now >= stored_reset and started >= stored_started
     if stored_left ~= nil and not newer then
-        -- A late answer may name a reset that the stored count already includes.
+        -- A late response may name a reset that the stored count already includes.
         reset_at = math.max(reset_at, stored_reset)
     end
     if stored_left == nil or left <= stored_left or newer then
@@ -144,7 +144,7 @@ if ARGV[3] ~= '' then
                    'started_at', math.max(started, stored_started))
     end
 elseif started then
-    -- The request may have been counted although its answer carried no numbers.
+    -- The request may have been counted although its response carried no numbers.
     local stored_left = tonumber(redis.call('hget', KEYS[1], 'left'))
     if stored_left ~= nil and stored_left > 0 then
         redis.call('hset', KEYS[1], 'left', stored_left - 1)

@@ -144,7 +144,7 @@ def where_are(redis, service, answers: dict[int, int], order_ids: list[int]) -> 
 
 
 def test_outage_longer_than_lease_during_push(service_factory, tmp_path, record_fault):
-    """Redis is down longer than the job's lease while the hub holds the push.
+    """Redis is down longer than the job's lease while the hub delays the push.
 
     The lease and the order lock expire during the outage. The worker writes them
     again once Redis is back, so recovery does not take the running job for
@@ -179,7 +179,7 @@ def test_outage_longer_than_lease_during_push(service_factory, tmp_path, record_
             hub_latency_seconds=40,
             pushes=len(service.hub.pushes),
             requeued=requeued,
-            lease_written_again=output.count("had expired; written again"),
+            lease_written_again=output.count("had expired and was written again"),
         )
     finally:
         server.stop()

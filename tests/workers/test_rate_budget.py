@@ -124,7 +124,7 @@ def next_admission(budget, clock, start: int, limit: int) -> int | None:
     return None
 
 
-def test_late_equal_answer_keeps_reset(redis, clock):
+def test_late_equal_response_keeps_reset(redis, clock):
     """A late response with the same ``left`` must not move ``reset_at`` earlier.
 
     P is counted before Q, but Q's response arrives first. P's response has the same
@@ -158,7 +158,7 @@ def test_late_equal_answer_keeps_reset(redis, clock):
     )
 
 
-def test_headerless_answer_counts_as_used(redis, clock):
+def test_headerless_response_counts_as_used(redis, clock):
     """A request whose response lacks rate-limit headers may still have been counted.
 
     sandbox/store.py counts a request before it injects a fault, and a fault may
@@ -208,10 +208,10 @@ def test_reserve_capped_below_quota(redis, clock):
 
 
 def test_probe_soon_after_dip_below_reserve(redis, clock):
-    """After an answer with ``left`` below the reserve, a probe goes soon.
+    """After a response with ``left`` below the reserve, a probe goes soon.
 
     The service sent one request every 250 ms for 30 s, then another app sent 21
-    at once. The oldest request leaves 100 ms after the next answer, and one more
+    at once. The oldest request leaves 100 ms after the next response, and one more
     leaves every 250 ms after that, so one request may go again (keeping 15) at
     about 31.75 s, not a whole window after the reset.
     """

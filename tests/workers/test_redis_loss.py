@@ -43,7 +43,7 @@ def test_stop_request_survives_unreachable_redis(tmp_path):
     worker = SettingsAwareWorker(["orders"], connection=connection)
     server.stop()
     worker._shutdown_requested_date = now()
-    worker.set_shutdown_requested_date()  # raised ConnectionError inside the job
+    worker.set_shutdown_requested_date()  # RQ's own method raises ConnectionError
     assert worker._shutdown_requested_date is not None
     connection.close()
 

@@ -218,7 +218,7 @@ def test_worker_waits_for_redis_at_start(
         )
         server = None
         try:
-            waiting = "it starts when Redis responds"
+            waiting = "it starts once Redis responds"
             assert wait_for(lambda: waiting in log_path.read_text(), 20), (
                 log_path.read_text()[-4000:]
             )
